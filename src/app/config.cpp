@@ -1,0 +1,374 @@
+#include "app/config.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <functional>
+#include <sstream>
+
+#include "app/version.hpp"
+
+namespace medianest {
+
+namespace {
+
+/// Returns an error message, or an empty string when the value was accepted.
+using apply_fn = std::function<std::string(std::string_view value, cli_outcome& out)>;
+
+struct option_spec {
+  std::string_view name;      // without the leading "--"
+  std::string_view metavar;   // empty for switches that take no value
+  std::string_view help;
+  std::string_view default_text;
+  apply_fn apply;
+  /// Whether a MEDIANEST_* variable may set it (not for per-invocation choices).
+  bool from_env = true;
+
+  std::string env_name() const {
+    std::string env = "MEDIANEST_";
+    for (char c : name)
+      env += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return env;
+  }
+};
+
+template <class T>
+bool parse_number(std::string_view text, T& out) {
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc{} && ptr == text.data() + text.size();
+}
+
+std::string set_positive(std::string_view v, std::string_view what, uint64_t max,
+                         const std::function<void(uint64_t)>& store) {
+  uint64_t n = 0;
+  if (!parse_number(v, n) || n == 0 || n > max)
+    return std::string{what} + " must be a whole number from 1 to " + std::to_string(max)
+           + ", got '" + std::string{v} + "'";
+  store(n);
+  return {};
+}
+
+std::string set_seconds(std::string_view v, std::chrono::milliseconds& target) {
+  double secs = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
+  if (ec != std::errc{} || ptr != v.data() + v.size() || secs <= 0 || secs > 86400)
+    return "expected a number of seconds from 0 to 86400, got '" + std::string{v} + "'";
+  target = std::chrono::milliseconds(static_cast<int64_t>(secs * 1000));
+  return {};
+}
+
+std::string parse_listen(std::string_view v, serve_config& cfg) {
+  auto colon = v.rfind(':');
+  if (colon == std::string_view::npos || colon == 0)
+    return "expected HOST:PORT, got '" + std::string{v} + "'";
+  auto host = v.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  uint32_t port = 0;
+  if (!parse_number(v.substr(colon + 1), port) || port > 65535)
+    return "port must be 0-65535 in '" + std::string{v} + "'";
+  cfg.host = std::string{host};
+  cfg.port = static_cast<uint16_t>(port);
+  return {};
+}
+
+std::vector<option_spec> serve_options() {
+  return {
+    {"listen", "HOST:PORT", "address and port to serve HTTP on (port 0 picks a free one)",
+     "127.0.0.1:4000",
+     [](std::string_view v, cli_outcome& o) { return parse_listen(v, o.serve); }},
+    {"data-dir", "DIR", "directory for the SQLite database and the generated JWT secret",
+     "./data",
+     [](std::string_view v, cli_outcome& o) {
+       if (v.empty())
+         return std::string{"must not be empty"};
+       o.serve.data_dir = std::string{v};
+       return std::string{};
+     }},
+    {"database", "URL",
+     "SQL database: sqlite:PATH or postgresql://USER@HOST:PORT/DB (libpq URI)",
+     "sqlite:<data-dir>/medianest.db",
+     [](std::string_view v, cli_outcome& o) {
+       std::string err;
+       o.serve.database = parse_database_url(v, err);
+       return err;
+     }},
+    {"redis", "URL", "Redis to monitor and share caches through: redis://[:PASSWORD@]HOST[:PORT][/DB]",
+     "none",
+     [](std::string_view v, cli_outcome& o) {
+       std::string err;
+       o.serve.redis = parse_redis_url(v, err);
+       return err;
+     }},
+    {"upstream", "URL", "HTTP API to proxy and measure (gateway mode): http://HOST:PORT", "none",
+     [](std::string_view v, cli_outcome& o) {
+       if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0)
+         return "expected an http:// or https:// URL, got '" + std::string{v} + "'";
+       o.serve.upstream = std::string{v};
+       return std::string{};
+     }},
+    {"log-level", "LEVEL", "trace, debug, info, warn, error or off", "info",
+     [](std::string_view v, cli_outcome& o) {
+       for (auto level : {"trace", "debug", "info", "warn", "error", "off"})
+         if (v == level) {
+           o.serve.log_level = std::string{v};
+           return std::string{};
+         }
+       return "expected trace, debug, info, warn, error or off, got '" + std::string{v} + "'";
+     }},
+    {"log-format", "FORMAT", "text, or json for one JSON object per line", "text",
+     [](std::string_view v, cli_outcome& o) {
+       if (v != "text" && v != "json")
+         return "expected text or json, got '" + std::string{v} + "'";
+       o.serve.log_format = std::string{v};
+       return std::string{};
+     }},
+    {"access-log", "on|off", "log one line per request (method, route, status, duration, id)",
+     "on",
+     [](std::string_view v, cli_outcome& o) {
+       if (v != "on" && v != "off")
+         return "expected on or off, got '" + std::string{v} + "'";
+       o.serve.access_log = v == "on";
+       return std::string{};
+     }},
+    {"http-threads", "N", "asio threads serving HTTP", "2",
+     [](std::string_view v, cli_outcome& o) {
+       return set_positive(v, "http-threads", 64,
+                           [&](uint64_t n) { o.serve.http_threads = static_cast<unsigned>(n); });
+     }},
+    {"actor-threads", "N", "CAF scheduler threads", "2",
+     [](std::string_view v, cli_outcome& o) {
+       return set_positive(v, "actor-threads", 64,
+                           [&](uint64_t n) { o.serve.actor_threads = static_cast<unsigned>(n); });
+     }},
+    {"max-connections", "N", "open HTTP connections before new ones get 503 RESOURCE_EXHAUSTED",
+     "1024",
+     [](std::string_view v, cli_outcome& o) {
+       return set_positive(v, "max-connections", 1'000'000,
+                           [&](uint64_t n) { o.serve.max_connections = n; });
+     }},
+    {"header-timeout", "SECONDS", "time a client has to send a whole request once it started",
+     "10",
+     [](std::string_view v, cli_outcome& o) { return set_seconds(v, o.serve.header_timeout); }},
+    {"idle-timeout", "SECONDS", "time a keep-alive connection may stay idle", "60",
+     [](std::string_view v, cli_outcome& o) { return set_seconds(v, o.serve.idle_timeout); }},
+    {"shutdown-grace", "SECONDS", "time in-flight requests get to finish on SIGTERM/SIGINT", "5",
+     [](std::string_view v, cli_outcome& o) { return set_seconds(v, o.serve.shutdown_grace); }},
+  };
+}
+
+std::vector<option_spec> token_options() {
+  return {
+    {"role", "admin|user", "role claim of the token (required)", "",
+     [](std::string_view v, cli_outcome& o) {
+       if (v != "admin" && v != "user")
+         return "expected admin or user, got '" + std::string{v} + "'";
+       o.token.role = v == "admin" ? http::role::admin : http::role::user;
+       o.token.role_given = true;
+       return std::string{};
+     },
+     false},
+    {"sub", "NAME", "subject claim (who the token is for)", "the role",
+     [](std::string_view v, cli_outcome& o) {
+       o.token.subject = std::string{v};
+       return std::string{};
+     },
+     false},
+    {"ttl", "SECONDS", "lifetime of the token", "86400",
+     [](std::string_view v, cli_outcome& o) {
+       return set_positive(v, "ttl", 10ull * 365 * 86400,
+                           [&](uint64_t n) { o.token.ttl_seconds = static_cast<int64_t>(n); });
+     },
+     false},
+    {"data-dir", "DIR", "data directory holding the daemon's JWT secret", "./data",
+     [](std::string_view v, cli_outcome& o) {
+       if (v.empty())
+         return std::string{"must not be empty"};
+       o.token.data_dir = std::string{v};
+       return std::string{};
+     }},
+  };
+}
+
+void append_options(std::ostringstream& out, const std::vector<option_spec>& opts) {
+  for (const auto& opt : opts) {
+    std::string left = "  --" + std::string{opt.name};
+    if (!opt.metavar.empty())
+      left += ' ' + std::string{opt.metavar};
+    out << left;
+    if (left.size() < 30)
+      out << std::string(30 - left.size(), ' ');
+    else
+      out << "\n" << std::string(30, ' ');
+    out << opt.help;
+    std::string notes;
+    if (opt.from_env)
+      notes = "env " + opt.env_name();
+    if (!opt.default_text.empty())
+      notes += (notes.empty() ? "default " : ", default ") + std::string{opt.default_text};
+    if (!notes.empty())
+      out << "\n" << std::string(30, ' ') << notes;
+    out << "\n";
+  }
+}
+
+std::string help_text() {
+  std::ostringstream out;
+  out << "medianest-perf " << version
+      << " - performance monitor, gateway and optimizer for MediaNest and any HTTP API\n\n"
+         "Usage:\n"
+         "  medianest-perf [serve] [OPTIONS]        run the daemon (the default command)\n"
+         "  medianest-perf token --role admin|user [--sub NAME] [--ttl SECONDS]\n"
+         "                                          print a JWT signed with the daemon's secret\n"
+         "  medianest-perf --help | --version\n\n"
+         "serve options (flags win over environment variables):\n";
+  append_options(out, serve_options());
+  out << "\ntoken options:\n";
+  append_options(out, token_options());
+  out << "\nSecrets:\n"
+         "  MEDIANEST_JWT_SECRET   HS256 secret (at least 32 characters). When unset, a random\n"
+         "                         secret is generated into <data-dir>/jwt-secret (mode 0600)\n"
+         "                         on first start and reused.\n\n"
+         "Exit codes: 0 success, 1 runtime failure, 2 bad command line or environment.\n";
+  return out.str();
+}
+
+cli_outcome fail(std::string message) {
+  cli_outcome out;
+  out.cmd = cli_outcome::command::error;
+  out.text = std::move(message) + "\nsee 'medianest-perf --help'";
+  return out;
+}
+
+} // namespace
+
+database_target serve_config::effective_database() const {
+  if (database)
+    return *database;
+  return {database_target::kind::sqlite, (data_dir / "medianest.db").string()};
+}
+
+std::optional<database_target> parse_database_url(std::string_view url, std::string& error) {
+  for (auto prefix : {"sqlite://", "sqlite:"}) {
+    std::string_view p{prefix};
+    if (url.rfind(p, 0) == 0) {
+      auto path = url.substr(p.size());
+      if (path.empty()) {
+        error = "sqlite URL has no file path: '" + std::string{url} + "'";
+        return std::nullopt;
+      }
+      return database_target{database_target::kind::sqlite, std::string{path}};
+    }
+  }
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
+    return database_target{database_target::kind::postgresql, std::string{url}};
+  error = "expected sqlite:PATH or postgresql://..., got '" + std::string{url} + "'";
+  return std::nullopt;
+}
+
+std::optional<redis_target> parse_redis_url(std::string_view url, std::string& error) {
+  constexpr std::string_view scheme = "redis://";
+  if (url.rfind(scheme, 0) != 0) {
+    error = "expected redis://[:PASSWORD@]HOST[:PORT][/DB], got '" + std::string{url} + "'";
+    return std::nullopt;
+  }
+  redis_target out;
+  auto rest = url.substr(scheme.size());
+  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+    auto userinfo = rest.substr(0, at);
+    auto colon = userinfo.find(':');
+    out.password = std::string{colon == std::string_view::npos ? userinfo
+                                                               : userinfo.substr(colon + 1)};
+    rest = rest.substr(at + 1);
+  }
+  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+    auto db = rest.substr(slash + 1);
+    if (!db.empty() && (!parse_number(db, out.db) || out.db < 0)) {
+      error = "redis database must be a number, got '" + std::string{db} + "'";
+      return std::nullopt;
+    }
+    rest = rest.substr(0, slash);
+  }
+  if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
+    uint32_t port = 0;
+    if (!parse_number(rest.substr(colon + 1), port) || port == 0 || port > 65535) {
+      error = "redis port must be 1-65535 in '" + std::string{url} + "'";
+      return std::nullopt;
+    }
+    out.port = static_cast<uint16_t>(port);
+    rest = rest.substr(0, colon);
+  }
+  if (rest.empty()) {
+    error = "redis URL has no host: '" + std::string{url} + "'";
+    return std::nullopt;
+  }
+  out.host = std::string{rest};
+  return out;
+}
+
+cli_outcome parse_command_line(int argc, const char* const* argv,
+                               const char* (*getenv_fn)(const char*)) {
+  if (!getenv_fn)
+    getenv_fn = [](const char* name) -> const char* { return std::getenv(name); };
+  cli_outcome out;
+  int first = 1;
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string_view cmd{argv[1]};
+    if (cmd == "serve")
+      out.cmd = cli_outcome::command::serve;
+    else if (cmd == "token")
+      out.cmd = cli_outcome::command::token;
+    else if (cmd == "help")
+      out.cmd = cli_outcome::command::help;
+    else
+      return fail("unknown command '" + std::string{cmd} + "'");
+    first = 2;
+  }
+  auto opts = out.cmd == cli_outcome::command::token ? token_options() : serve_options();
+  // The environment first, so that flags override it.
+  for (const auto& opt : opts) {
+    if (!opt.from_env)
+      continue;
+    auto env = opt.env_name();
+    if (const char* value = getenv_fn(env.c_str()); value && *value)
+      if (auto err = opt.apply(value, out); !err.empty())
+        return fail("invalid " + env + ": " + err);
+  }
+  for (int i = first; i < argc; ++i) {
+    std::string_view arg{argv[i]};
+    if (arg == "--help" || arg == "-h") {
+      out.cmd = cli_outcome::command::help;
+      break;
+    }
+    if (arg == "--version" || arg == "-V") {
+      out.cmd = cli_outcome::command::version;
+      break;
+    }
+    if (arg.rfind("--", 0) != 0)
+      return fail("unexpected argument '" + std::string{arg} + "'");
+    auto name = arg.substr(2);
+    std::optional<std::string_view> value;
+    if (auto eq = name.find('='); eq != std::string_view::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    auto it = std::find_if(opts.begin(), opts.end(),
+                           [&](const option_spec& o) { return o.name == name; });
+    if (it == opts.end())
+      return fail("unknown option '--" + std::string{name} + "'");
+    if (!value) {
+      if (i + 1 >= argc)
+        return fail("option '--" + std::string{name} + "' needs a value ("
+                    + std::string{it->metavar} + ")");
+      value = argv[++i];
+    }
+    if (auto err = it->apply(*value, out); !err.empty())
+      return fail("invalid --" + std::string{name} + ": " + err);
+  }
+  if (out.cmd == cli_outcome::command::help)
+    out.text = help_text();
+  if (out.cmd == cli_outcome::command::token && !out.token.role_given)
+    return fail("token needs --role admin|user");
+  return out;
+}
+
+} // namespace medianest

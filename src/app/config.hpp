@@ -1,0 +1,82 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "http/types.hpp"
+
+namespace medianest {
+
+/// Where the daemon's SQL lives: a SQLite file (the default) or a PostgreSQL server.
+struct database_target {
+  enum class kind : uint8_t { sqlite, postgresql };
+  kind backend = kind::sqlite;
+  /// For SQLite the file path; for PostgreSQL a libpq connection string or URI.
+  std::string connect;
+};
+
+/// A Redis server given as redis://[:password@]host[:port][/db].
+struct redis_target {
+  std::string host;
+  uint16_t port = 6379;
+  int db = 0;
+  std::string password;
+};
+
+/// Everything `medianest-perf serve` is configured with.
+struct serve_config {
+  std::string host = "127.0.0.1";
+  uint16_t port = 4000;
+  std::filesystem::path data_dir = "data";
+  std::optional<database_target> database; // unset: SQLite file in the data directory
+  std::optional<redis_target> redis;
+  std::string upstream;
+  std::string log_level = "info";
+  std::string log_format = "text";
+  bool access_log = true;
+  unsigned http_threads = 2;
+  unsigned actor_threads = 2;
+  size_t max_connections = 1024;
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds shutdown_grace{5'000};
+
+  /// The database to use, with the default applied.
+  database_target effective_database() const;
+};
+
+/// Everything `medianest-perf token` is configured with.
+struct token_config {
+  http::role role = http::role::user;
+  bool role_given = false;
+  std::string subject;
+  int64_t ttl_seconds = 86400;
+  std::filesystem::path data_dir = "data";
+};
+
+/// The outcome of reading the command line and the environment.
+struct cli_outcome {
+  enum class command : uint8_t { serve, token, help, version, error };
+  command cmd = command::serve;
+  serve_config serve;
+  token_config token;
+  /// For help: the text to print; for error: the message.
+  std::string text;
+};
+
+/// Reads argv and the MEDIANEST_* environment (flags win over the environment).
+/// `getenv` is injectable for tests.
+cli_outcome parse_command_line(int argc, const char* const* argv,
+                               const char* (*getenv_fn)(const char*) = nullptr);
+
+/// Parses a --database value; nullopt and `error` set when it is not understood.
+std::optional<database_target> parse_database_url(std::string_view url, std::string& error);
+
+/// Parses a --redis value; nullopt and `error` set when it is not understood.
+std::optional<redis_target> parse_redis_url(std::string_view url, std::string& error);
+
+} // namespace medianest

@@ -1,0 +1,106 @@
+#include "app/daemon.hpp"
+
+#include <cstdio>
+#include <system_error>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/atoms.hpp"
+#include "app/logging.hpp"
+#include "app/secret.hpp"
+#include "app/version.hpp"
+#include "http/api_routes.hpp"
+#include "http/auth.hpp"
+#include "http/server.hpp"
+
+namespace medianest {
+
+namespace {
+
+bool ensure_data_dir(const std::filesystem::path& dir, std::string& error) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    error = "cannot create data directory " + dir.string() + ": " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+http::server_config server_config_of(const serve_config& cfg) {
+  http::server_config out;
+  out.host = cfg.host;
+  out.port = cfg.port;
+  out.threads = cfg.http_threads;
+  out.max_connections = cfg.max_connections;
+  out.header_timeout = cfg.header_timeout;
+  out.idle_timeout = cfg.idle_timeout;
+  out.shutdown_grace = cfg.shutdown_grace;
+  return out;
+}
+
+} // namespace
+
+int run_daemon(const serve_config& cfg) {
+  auto access_log = configure_logging(cfg.log_level, cfg.log_format, cfg.access_log);
+  spdlog::info("medianest-perf {} starting", version);
+  std::string error;
+  if (!ensure_data_dir(cfg.data_dir, error)) {
+    spdlog::critical("{}", error);
+    return 1;
+  }
+  auto secret = load_or_create_secret(cfg.data_dir, error);
+  if (!secret) {
+    spdlog::critical("{}", error);
+    return 1;
+  }
+
+  caf::actor_system_config actor_cfg;
+  actor_cfg.add_message_types<caf::id_block::medianest>();
+  actor_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.actor_threads));
+  caf::actor_system system{actor_cfg};
+
+  auto services = std::make_shared<http::api_services>();
+  http::http_server server{server_config_of(cfg), http::make_api_router(services),
+                           std::make_shared<http::jwt_verifier>(*secret), access_log};
+  std::error_code ec;
+  auto port = server.listen(ec);
+  if (ec) {
+    spdlog::critical("cannot listen on {}:{}: {}", cfg.host, cfg.port, ec.message());
+    return 1;
+  }
+  spdlog::info("listening on http://{}:{} (data dir {})", cfg.host, port, cfg.data_dir.string());
+  server.run();
+
+  spdlog::info("HTTP stopped; stopping actors");
+  system.await_all_actors_done();
+  spdlog::info("shutdown complete");
+  return 0;
+}
+
+int run_token(const token_config& cfg) {
+  std::string error;
+  if (!ensure_data_dir(cfg.data_dir, error)) {
+    std::fprintf(stderr, "medianest-perf: %s\n", error.c_str());
+    return 1;
+  }
+  auto secret = load_or_create_secret(cfg.data_dir, error);
+  if (!secret) {
+    std::fprintf(stderr, "medianest-perf: %s\n", error.c_str());
+    return 1;
+  }
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count();
+  http::claims c;
+  c.role = cfg.role;
+  c.subject = cfg.subject.empty() ? (cfg.role == http::role::admin ? "admin" : "user")
+                                  : cfg.subject;
+  c.expires_at = now + cfg.ttl_seconds;
+  std::printf("%s\n", http::mint_token(*secret, c, now).c_str());
+  return 0;
+}
+
+} // namespace medianest

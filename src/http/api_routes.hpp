@@ -1,0 +1,21 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include "http/router.hpp"
+
+namespace medianest::http {
+
+/// What the endpoint handlers talk to. Grows an actor handle per capability.
+struct api_services {
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
+
+/// The route table of the daemon: every endpoint of the spec with its access rule.
+std::shared_ptr<const router> make_api_router(std::shared_ptr<const api_services> services);
+
+/// The prefix of every performance endpoint.
+inline constexpr std::string_view api_prefix = "/api/v1/performance";
+
+} // namespace medianest::http

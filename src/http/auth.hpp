@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <caf/expected.hpp>
+
+#include "http/types.hpp"
+
+namespace medianest::http {
+
+/// Verifies bearer tokens: JWT with HS256 only (every other `alg`, `none` included, is
+/// rejected before the signature is looked at), a constant-time signature comparison, a
+/// required `exp`, an optional `nbf`, and a `role` claim of "admin" or "user".
+class jwt_verifier {
+public:
+  explicit jwt_verifier(std::string secret);
+
+  /// Verifies a compact JWT at `now` (seconds since the epoch). Errors are errc::unauthorized
+  /// with a reason for the log (the reason never contains the token).
+  caf::expected<claims> verify(std::string_view token, int64_t now) const;
+
+private:
+  std::string secret_;
+};
+
+/// Mints an HS256 token carrying `sub`, `role`, `iat` and `exp`.
+std::string mint_token(std::string_view secret, const claims& c, int64_t issued_at);
+
+/// Extracts the token of an `Authorization: Bearer <token>` header value, or an empty view.
+std::string_view bearer_token(std::string_view authorization) noexcept;
+
+/// Decides whether a request may reach a route of the given access level: the claims on
+/// success, UNAUTHORIZED without a valid token, FORBIDDEN for a user on an admin route.
+caf::expected<claims> authorize(const jwt_verifier& verifier, std::string_view token,
+                                access level, int64_t now);
+
+/// Base64url without padding (RFC 7515 §2).
+std::string base64url_encode(std::string_view data);
+/// Decodes base64url without padding; false on any character outside the alphabet.
+bool base64url_decode(std::string_view in, std::string& out);
+
+} // namespace medianest::http

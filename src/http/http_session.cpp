@@ -1,0 +1,317 @@
+#include "http/http_session.hpp"
+
+#include <boost/algorithm/string/predicate.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "http/auth.hpp"
+#include "http/correlation.hpp"
+#include "http/router.hpp"
+
+namespace medianest::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+
+namespace {
+
+constexpr auto write_timeout = std::chrono::seconds(30);
+constexpr auto linger_timeout = std::chrono::seconds(2);
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+bool is_quiet_close(const beast::error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == net::error::eof
+         || ec == net::error::connection_reset || ec == net::error::operation_aborted
+         || ec == beast::error::timeout || ec == net::error::broken_pipe;
+}
+
+} // namespace
+
+http_session::http_session(net::ip::tcp::socket&& socket, std::shared_ptr<server_state> state)
+  : stream_(std::move(socket)), state_(std::move(state)), id_(state_->next_id()) {
+  // nop
+}
+
+http_session::~http_session() {
+  if (registered_)
+    state_->leave(id_);
+}
+
+void http_session::start() {
+  auto self = shared_from_this();
+  if (state_->stopping.load() || !state_->enter(id_, self)) {
+    net::dispatch(stream_.get_executor(), [self] {
+      self->method_ = "-";
+      self->route_ = "(rejected)";
+      self->correlation_id_ = make_correlation_id();
+      self->started_ = clock::now();
+      self->busy_ = true;
+      self->send_and_close(
+        {errc::resource_exhausted, "connection limit reached; retry shortly", {}, 1u});
+    });
+    return;
+  }
+  registered_ = true;
+  net::dispatch(stream_.get_executor(), [self] { self->wait_for_request(); });
+}
+
+void http_session::shutdown() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->stopping_ = true;
+    if (!self->busy_)
+      self->stream_.cancel();
+  });
+}
+
+void http_session::wait_for_request() {
+  busy_ = false;
+  if (stopping_ || state_->stopping.load())
+    return linger_close();
+  if (buffer_.size() > 0) // a pipelined request is already here
+    return read_header();
+  stream_.expires_after(state_->config.idle_timeout);
+  stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](
+                                                   beast::error_code ec, std::size_t n) {
+    if (ec)
+      return self->fail_read(ec);
+    self->buffer_.commit(n);
+    self->read_header();
+  });
+}
+
+void http_session::read_header() {
+  busy_ = true;
+  started_ = clock::now();
+  method_ = "-";
+  route_ = "(unparsed)";
+  correlation_id_.clear();
+  parser_.emplace();
+  parser_->body_limit(state_->config.body_limit);
+  parser_->header_limit(static_cast<std::uint32_t>(state_->config.header_limit));
+  stream_.expires_after(state_->config.header_timeout);
+  bhttp::async_read_header(stream_, buffer_, *parser_,
+                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             self->on_header(ec);
+                           });
+}
+
+void http_session::on_header(beast::error_code ec) {
+  if (ec)
+    return fail_read(ec);
+  method_ = std::string{parser_->get().method_string()};
+  if (!parser_->is_done()
+      && boost::algorithm::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
+    static const std::string continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+    net::async_write(stream_, net::buffer(continue_line),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec)
+                         return self->stream_.close();
+                       self->read_body();
+                     });
+    return;
+  }
+  read_body();
+}
+
+void http_session::read_body() {
+  if (parser_->is_done())
+    return on_body({});
+  bhttp::async_read(stream_, buffer_, *parser_,
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      self->on_body(ec);
+                    });
+}
+
+void http_session::on_body(beast::error_code ec) {
+  if (ec)
+    return fail_read(ec);
+  stream_.expires_never();
+  dispatch(parser_->release());
+}
+
+void http_session::fail_read(beast::error_code ec) {
+  if (parser_ && parser_->is_header_done()) {
+    method_ = std::string{parser_->get().method_string()};
+    auto target = parser_->get().target();
+    auto match = state_->routes->match(method_, target.substr(0, target.find('?')));
+    route_ = match.path_known ? match.pattern : "(unmatched)";
+  }
+  if (ec == bhttp::error::body_limit) {
+    correlation_id_ = make_correlation_id();
+    return send_and_close(
+      {errc::payload_too_large,
+       "request body exceeds " + std::to_string(state_->config.body_limit) + " bytes",
+       {},
+       std::nullopt});
+  }
+  if (ec == bhttp::error::header_limit) {
+    correlation_id_ = make_correlation_id();
+    return send_and_close(
+      {errc::payload_too_large,
+       "request headers exceed " + std::to_string(state_->config.header_limit) + " bytes",
+       {},
+       std::nullopt});
+  }
+  if (busy_ && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
+    correlation_id_ = make_correlation_id();
+    return send_and_close(validation_error("request", "malformed HTTP request: " + ec.message()));
+  }
+  if (!is_quiet_close(ec))
+    spdlog::debug("connection {} closed on read: {}", id_, ec.message());
+  stream_.close();
+}
+
+void http_session::dispatch(request_type&& req) {
+  keep_alive_ = req.keep_alive();
+  http_request r;
+  r.method = method_;
+  r.target = std::string{req.target()};
+  auto qpos = r.target.find('?');
+  r.path = r.target.substr(0, qpos);
+  if (qpos != std::string::npos)
+    r.query = r.target.substr(qpos + 1);
+  r.headers.reserve(8);
+  for (const auto& field : req)
+    r.headers.emplace_back(std::string{field.name_string()}, std::string{field.value()});
+  r.body = std::move(req.body());
+  beast::error_code ec;
+  auto remote = stream_.socket().remote_endpoint(ec);
+  if (!ec)
+    r.remote_address = remote.address().to_string();
+
+  auto client_cid = r.header("X-Correlation-ID");
+  correlation_id_ = acceptable_correlation_id(client_cid) ? std::string{client_cid}
+                                                          : make_correlation_id();
+
+  auto match = state_->routes->match(method_, r.path);
+  if (!match.found) {
+    if (!match.path_known) {
+      route_ = "(unmatched)";
+      return complete(http_response::error(
+        {errc::not_found, "no route for " + method_ + ' ' + r.path, {}, std::nullopt}));
+    }
+    route_ = match.pattern;
+    auto res = http_response::error(
+      {errc::method_not_allowed, method_ + " is not allowed on " + match.pattern, {},
+       std::nullopt});
+    res.headers.emplace_back("Allow", match.allowed);
+    return complete(std::move(res));
+  }
+  route_ = match.found->pattern;
+  auto auth = authorize(*state_->verifier, bearer_token(r.header("Authorization")),
+                        match.found->access, unix_now());
+  if (!auth) {
+    auto err = from_caf_error(auth.error());
+    spdlog::debug("auth refused cid={} route={}: {}", correlation_id_, route_, err.message);
+    if (err.code == errc::unauthorized)
+      err.message = "a valid bearer token is required";
+    auto res = http_response::error(err);
+    if (err.code == errc::unauthorized)
+      res.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return complete(std::move(res));
+  }
+  request_context ctx{std::move(r), std::move(match.params), std::move(*auth), correlation_id_,
+                      route_};
+  responder done = [self = shared_from_this(), request_id = started_](http_response res) {
+    net::post(self->stream_.get_executor(),
+              [self, request_id, res = std::move(res)]() mutable {
+                // A responder that outlives its request must not answer the next one.
+                if (self->busy_ && self->started_ == request_id)
+                  self->complete(std::move(res));
+              });
+  };
+  try {
+    match.found->handler(std::move(ctx), std::move(done));
+  } catch (const std::exception& e) {
+    spdlog::error("handler for {} threw: {} cid={}", route_, e.what(), correlation_id_);
+    complete(http_response::error({errc::internal_error, "internal error", {}, std::nullopt}));
+  }
+}
+
+void http_session::complete(http_response res) {
+  if (!busy_)
+    return;
+  write(std::move(res), !keep_alive_ || stopping_ || state_->stopping.load());
+}
+
+void http_session::send_and_close(const api_error& err) {
+  keep_alive_ = false;
+  write(http_response::error(err), true);
+}
+
+void http_session::write(http_response res, bool close) {
+  busy_ = true;
+  response_ = {};
+  response_.version(11);
+  response_.result(res.status);
+  response_.set(bhttp::field::server, "medianest-perf");
+  response_.set(bhttp::field::content_type, res.content_type);
+  response_.set(bhttp::field::cache_control, "no-store");
+  response_.set("X-Correlation-ID", correlation_id_);
+  for (auto& [name, value] : res.headers)
+    response_.set(name, value);
+  response_.body() = std::move(res.body);
+  response_.keep_alive(!close);
+  response_.prepare_payload();
+  stream_.expires_after(write_timeout);
+  bhttp::async_write(stream_, response_,
+                     [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
+                       self->on_write(ec, close);
+                     });
+}
+
+void http_session::on_write(beast::error_code ec, bool close) {
+  auto elapsed = clock::now() - started_;
+  auto status = response_.result_int();
+  if (state_->observer)
+    state_->observer({route_, method_, status, elapsed});
+  if (state_->access_log)
+    state_->access_log->info(
+      "{} {} {} {:.3f}ms cid={}", method_, route_, status,
+      std::chrono::duration<double, std::milli>(elapsed).count(), correlation_id_);
+  if (ec) {
+    if (!is_quiet_close(ec))
+      spdlog::debug("connection {} closed on write: {}", id_, ec.message());
+    return stream_.close();
+  }
+  if (close)
+    return linger_close();
+  wait_for_request();
+}
+
+void http_session::linger_close() {
+  // Half-close, then drain what the client still sends, so that its unread bytes do not turn
+  // our close into a reset that would destroy the response before the client reads it.
+  busy_ = true;
+  beast::error_code ec;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  if (ec)
+    return stream_.close();
+  stream_.expires_after(linger_timeout);
+  buffer_.consume(buffer_.size());
+  drain();
+}
+
+void http_session::drain() {
+  stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](
+                                                   beast::error_code ec, std::size_t n) {
+    if (ec)
+      return self->stream_.close();
+    self->buffer_.commit(n);
+    self->buffer_.consume(self->buffer_.size());
+    self->drain();
+  });
+}
+
+} // namespace medianest::http

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "http/server_state.hpp"
+#include "http/types.hpp"
+
+namespace medianest::http {
+
+/// One HTTP/1.1 connection: reads requests (with idle, header and body limits), routes and
+/// authenticates them, hands them to their handler with a responder, and writes the answer
+/// when the responder is called, on the connection's strand.
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+  http_session(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<server_state> state);
+  ~http_session();
+
+  /// Starts serving; false (and the socket answered with 503) if the connection cap is hit.
+  void start();
+
+  /// Finishes the request in flight, if any, then closes. Thread-safe.
+  void shutdown();
+
+private:
+  using clock = std::chrono::steady_clock;
+  using request_type = boost::beast::http::request<boost::beast::http::string_body>;
+
+  void wait_for_request();
+  void read_header();
+  void on_header(boost::beast::error_code ec);
+  void read_body();
+  void on_body(boost::beast::error_code ec);
+  void fail_read(boost::beast::error_code ec);
+  void dispatch(request_type&& req);
+  void complete(http_response res);
+  void send_and_close(const api_error& err);
+  void write(http_response res, bool close);
+  void on_write(boost::beast::error_code ec, bool close);
+  void linger_close();
+  void drain();
+
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  boost::beast::http::response<boost::beast::http::string_body> response_;
+  std::shared_ptr<server_state> state_;
+  uint64_t id_;
+  bool registered_ = false;
+  bool busy_ = false;
+  bool stopping_ = false;
+  // -- the request in flight -------------------------------------------------
+  std::string method_;
+  std::string route_;
+  std::string correlation_id_;
+  bool keep_alive_ = true;
+  clock::time_point started_;
+};
+
+} // namespace medianest::http

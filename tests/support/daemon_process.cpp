@@ -1,0 +1,172 @@
+#include "support/daemon_process.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <netinet/in.h>
+#include <sstream>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include "support/http_client.hpp"
+
+namespace medianest::test {
+
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    throw std::runtime_error("bind failed");
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::filesystem::path make_temp_dir(const std::string& prefix) {
+  std::string tmpl = "/tmp/" + prefix + ".XXXXXX";
+  if (!::mkdtemp(tmpl.data()))
+    throw std::runtime_error("mkdtemp failed");
+  return tmpl;
+}
+
+std::string run_command(const std::string& cmd, int* status) {
+  std::string out;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (!pipe)
+    throw std::runtime_error("popen failed: " + cmd);
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0)
+    out.append(buf, n);
+  int rc = ::pclose(pipe);
+  if (status)
+    *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  while (!out.empty() && out.back() == '\n')
+    out.pop_back();
+  return out;
+}
+
+std::string env_or_empty(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+daemon_process::daemon_process(options opts) : env_(std::move(opts.env)) {
+  data_dir_ = opts.data_dir;
+  if (data_dir_.empty()) {
+    data_dir_ = make_temp_dir("medianest-test");
+    owns_data_dir_ = true;
+  }
+  log_file_ = data_dir_ / "daemon.log";
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    port_ = free_port();
+    std::vector<std::string> args{MEDIANEST_BINARY, "serve", "--listen",
+                                  "127.0.0.1:" + std::to_string(port_), "--data-dir",
+                                  data_dir_.string()};
+    args.insert(args.end(), opts.args.begin(), opts.args.end());
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      int fd = ::open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, 2);
+      ::dup2(fd, 1);
+      for (const auto& [k, v] : env_)
+        ::setenv(k.c_str(), v.c_str(), 1);
+      std::vector<char*> argv;
+      for (auto& a : args)
+        argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      std::_Exit(127);
+    }
+    http_client client;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (!running())
+        break;
+      if (client.get(base_url() + "/health").status == 200)
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (running())
+      stop(SIGKILL);
+  }
+  throw std::runtime_error("daemon did not start; log:\n" + log());
+}
+
+daemon_process::~daemon_process() {
+  if (running())
+    stop(SIGKILL);
+  if (owns_data_dir_) {
+    std::error_code ec;
+    std::filesystem::remove_all(data_dir_, ec);
+  }
+}
+
+std::string daemon_process::base_url() const {
+  return "http://127.0.0.1:" + std::to_string(port_);
+}
+
+std::string daemon_process::token(const std::string& role, const std::string& extra_args) const {
+  std::string env;
+  for (const auto& [k, v] : env_)
+    if (k == "MEDIANEST_JWT_SECRET")
+      env = k + "='" + v + "' ";
+  int status = 0;
+  auto out = run_command(env + MEDIANEST_BINARY + std::string{" token --role "} + role
+                           + " --data-dir " + data_dir_.string() + " " + extra_args,
+                         &status);
+  if (status != 0)
+    throw std::runtime_error("token command failed: " + out);
+  return out;
+}
+
+bool daemon_process::running() {
+  if (pid_ <= 0)
+    return false;
+  int status = 0;
+  auto r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == 0)
+    return true;
+  if (r == pid_)
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  pid_ = -1;
+  return false;
+}
+
+int daemon_process::stop(int signal_number, std::chrono::milliseconds timeout) {
+  if (!running())
+    return exit_code_;
+  ::kill(pid_, signal_number);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!running())
+      return exit_code_;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  exit_code_ = -1; // did not stop in time
+  return exit_code_;
+}
+
+std::string daemon_process::log() const {
+  std::ifstream in(log_file_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+} // namespace medianest::test

@@ -1,0 +1,117 @@
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include "app/config.hpp"
+
+using namespace medianest;
+using command = cli_outcome::command;
+
+namespace {
+
+std::map<std::string, std::string> fake_env;
+
+const char* fake_getenv(const char* name) {
+  auto it = fake_env.find(name);
+  return it == fake_env.end() ? nullptr : it->second.c_str();
+}
+
+cli_outcome parse(std::vector<const char*> args, std::map<std::string, std::string> env = {}) {
+  fake_env = std::move(env);
+  args.insert(args.begin(), "medianest-perf");
+  return parse_command_line(static_cast<int>(args.size()), args.data(), fake_getenv);
+}
+
+} // namespace
+
+TEST_CASE("serve is the default command with the documented defaults") {
+  auto out = parse({});
+  REQUIRE(out.cmd == command::serve);
+  CHECK(out.serve.host == "127.0.0.1");
+  CHECK(out.serve.port == 4000);
+  CHECK(out.serve.data_dir == "data");
+  CHECK_FALSE(out.serve.redis);
+  auto db = out.serve.effective_database();
+  CHECK(db.backend == database_target::kind::sqlite);
+  CHECK(db.connect == "data/medianest.db");
+}
+
+TEST_CASE("flags take values with a space or an equals sign") {
+  auto out = parse({"serve", "--listen", "0.0.0.0:8080", "--data-dir=/tmp/x", "--log-format",
+                    "json", "--redis", "redis://:pw@127.0.0.1:6390/2"});
+  REQUIRE(out.cmd == command::serve);
+  CHECK(out.serve.host == "0.0.0.0");
+  CHECK(out.serve.port == 8080);
+  CHECK(out.serve.data_dir == "/tmp/x");
+  CHECK(out.serve.log_format == "json");
+  REQUIRE(out.serve.redis);
+  CHECK(out.serve.redis->host == "127.0.0.1");
+  CHECK(out.serve.redis->port == 6390);
+  CHECK(out.serve.redis->db == 2);
+  CHECK(out.serve.redis->password == "pw");
+}
+
+TEST_CASE("environment variables configure / flags override them") {
+  auto out = parse({"--listen", "127.0.0.1:5000"},
+                   {{"MEDIANEST_LISTEN", "127.0.0.1:6000"}, {"MEDIANEST_LOG_LEVEL", "debug"},
+                    {"MEDIANEST_DATABASE", "postgresql://postgres@127.0.0.1:5432/postgres"}});
+  REQUIRE(out.cmd == command::serve);
+  CHECK(out.serve.port == 5000);
+  CHECK(out.serve.log_level == "debug");
+  CHECK(out.serve.effective_database().backend == database_target::kind::postgresql);
+}
+
+TEST_CASE("bad flags and bad values are errors that say what is wrong") {
+  auto unknown = parse({"--bogus"});
+  CHECK(unknown.cmd == command::error);
+  CHECK_THAT(unknown.text, Catch::Contains("--bogus"));
+  auto missing = parse({"--listen"});
+  CHECK(missing.cmd == command::error);
+  CHECK_THAT(missing.text, Catch::Contains("needs a value"));
+  CHECK(parse({"--listen", "nope"}).cmd == command::error);
+  CHECK(parse({"--listen", "127.0.0.1:70000"}).cmd == command::error);
+  CHECK(parse({"--log-level", "loud"}).cmd == command::error);
+  CHECK(parse({"--log-format", "xml"}).cmd == command::error);
+  CHECK(parse({"--database", "mysql://x"}).cmd == command::error);
+  CHECK(parse({"--redis", "http://x"}).cmd == command::error);
+  CHECK(parse({"--upstream", "ftp://x"}).cmd == command::error);
+  CHECK(parse({"--http-threads", "0"}).cmd == command::error);
+  CHECK(parse({"frobnicate"}).cmd == command::error);
+  auto env = parse({}, {{"MEDIANEST_LISTEN", "bad"}});
+  CHECK(env.cmd == command::error);
+  CHECK_THAT(env.text, Catch::Contains("MEDIANEST_LISTEN"));
+}
+
+TEST_CASE("help lists every flag with its environment variable") {
+  auto out = parse({"--help"});
+  REQUIRE(out.cmd == command::help);
+  for (auto flag : {"--listen", "--data-dir", "--database", "--redis", "--upstream",
+                    "--log-level", "--log-format", "MEDIANEST_LISTEN", "MEDIANEST_JWT_SECRET",
+                    "token"})
+    CHECK_THAT(out.text, Catch::Contains(flag));
+  CHECK(parse({"--version"}).cmd == command::version);
+}
+
+TEST_CASE("token needs a role and takes sub and ttl") {
+  CHECK(parse({"token"}).cmd == command::error);
+  auto out = parse({"token", "--role", "admin", "--sub", "ops", "--ttl", "600"});
+  REQUIRE(out.cmd == command::token);
+  CHECK(out.token.role == medianest::http::role::admin);
+  CHECK(out.token.subject == "ops");
+  CHECK(out.token.ttl_seconds == 600);
+  CHECK(parse({"token", "--role", "root"}).cmd == command::error);
+}
+
+TEST_CASE("database URLs") {
+  std::string err;
+  auto sqlite = parse_database_url("sqlite:/var/lib/x.db", err);
+  REQUIRE(sqlite);
+  CHECK(sqlite->connect == "/var/lib/x.db");
+  auto sqlite2 = parse_database_url("sqlite:///var/lib/x.db", err);
+  REQUIRE(sqlite2);
+  CHECK(sqlite2->connect == "/var/lib/x.db");
+  CHECK_FALSE(parse_database_url("sqlite:", err));
+  auto pg = parse_database_url("postgres://u@h:1/db", err);
+  REQUIRE(pg);
+  CHECK(pg->backend == database_target::kind::postgresql);
+}
