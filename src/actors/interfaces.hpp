@@ -2,10 +2,42 @@
 
 // Every typed actor interface of the daemon, one comment per handler.
 
+#include <string>
+
+#include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "actors/atoms.hpp"
 
 namespace medianest {
+
+/// Keeps the latest sample of every collector, builds the snapshot and publishes it.
+using metrics_hub_actor = caf::typed_actor<
+  /// A collector's new sample replaces the section and clears its error.
+  caf::reacts_to<system_sample>, caf::reacts_to<api_sample>, caf::reacts_to<database_sample>,
+  caf::reacts_to<cache_sample>, caf::reacts_to<resources_sample>,
+  /// A collector's source failed: the section is marked unavailable with the reason.
+  caf::reacts_to<unavailable_atom, section_kind, std::string>,
+  /// The latest snapshot, as /metrics shows it.
+  caf::replies_to<snapshot_atom>::with<snapshot_ptr>,
+  /// Adds a subscriber that receives `(snapshot_atom, snapshot_ptr)` on every publication;
+  /// it is dropped when it terminates.
+  caf::reacts_to<caf::subscribe_atom, caf::actor>,
+  /// Refreshes the HTTP view shortly after new samples arrived (coalesced).
+  caf::reacts_to<caf::publish_atom>,
+  /// Periodic publication to the subscribers.
+  caf::reacts_to<caf::tick_atom>>;
+
+/// A periodic collector: samples on its own timer and sends to the hub.
+using collector_actor = caf::typed_actor<
+  /// Take a sample now (the timer sends it; tests may too).
+  caf::reacts_to<caf::tick_atom>>;
+
+/// The database collector additionally accepts usage reports from every SQL session.
+using database_collector_actor = caf::typed_actor<
+  /// Take a sample now.
+  caf::reacts_to<caf::tick_atom>,
+  /// Another actor's SQL session reports what it did since its last report.
+  caf::reacts_to<sql_usage_atom, sql_usage>>;
 
 } // namespace medianest

@@ -153,6 +153,32 @@ std::vector<option_spec> serve_options() {
      [](std::string_view v, cli_outcome& o) { return set_seconds(v, o.serve.idle_timeout); }},
     {"shutdown-grace", "SECONDS", "time in-flight requests get to finish on SIGTERM/SIGINT", "5",
      [](std::string_view v, cli_outcome& o) { return set_seconds(v, o.serve.shutdown_grace); }},
+    {"sample-interval", "SECONDS", "how often the collectors sample (0.25 to 60)", "1",
+     [](std::string_view v, cli_outcome& o) {
+       auto err = set_seconds(v, o.serve.sample_interval);
+       if (err.empty() && (o.serve.sample_interval < std::chrono::milliseconds(250)
+                           || o.serve.sample_interval > std::chrono::seconds(60)))
+         err = "must be between 0.25 and 60 seconds, got '" + std::string{v} + "'";
+       return err;
+     }},
+    {"watch-process", "NAME",
+     "also list processes with this name in /resources (repeatable; env: comma-separated)", "",
+     [](std::string_view v, cli_outcome& o) {
+       size_t pos = 0;
+       while (pos <= v.size()) {
+         auto comma = std::min(v.find(',', pos), v.size());
+         if (comma > pos)
+           o.serve.watch_processes.emplace_back(v.substr(pos, comma - pos));
+         pos = comma + 1;
+       }
+       return std::string{};
+     }},
+    {"slow-query-ms", "MS", "queries slower than this count as slowQueries", "100",
+     [](std::string_view v, cli_outcome& o) {
+       return set_positive(v, "slow-query-ms", 3'600'000, [&](uint64_t n) {
+         o.serve.slow_query = std::chrono::milliseconds(n);
+       });
+     }},
   };
 }
 

@@ -44,6 +44,12 @@ struct serve_config {
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds shutdown_grace{5'000};
+  /// How often collectors sample (system and api may go down to 250 ms).
+  std::chrono::milliseconds sample_interval{1'000};
+  /// Extra processes listed by /resources, by name (comm or argv[0] basename).
+  std::vector<std::string> watch_processes;
+  /// Queries slower than this count as slow in the database section.
+  std::chrono::milliseconds slow_query{100};
 
   /// The database to use, with the default applied.
   database_target effective_database() const;

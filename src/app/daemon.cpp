@@ -7,12 +7,16 @@
 #include <caf/actor_system_config.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/api_collector.hpp"
 #include "actors/atoms.hpp"
+#include "actors/metrics_hub.hpp"
 #include "app/logging.hpp"
 #include "app/secret.hpp"
 #include "app/version.hpp"
 #include "http/api_routes.hpp"
 #include "http/auth.hpp"
+#include "http/request_recorder.hpp"
+#include "http/snapshot_view.hpp"
 #include "http/server.hpp"
 
 namespace medianest {
@@ -62,19 +66,36 @@ int run_daemon(const serve_config& cfg) {
   actor_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.actor_threads));
   caf::actor_system system{actor_cfg};
 
+  auto view = std::make_shared<http::snapshot_view>();
   auto services = std::make_shared<http::api_services>();
+  services->snapshots = view;
   http::http_server server{server_config_of(cfg), http::make_api_router(services),
                            std::make_shared<http::jwt_verifier>(*secret), access_log};
+  auto recorder = std::make_shared<http::request_recorder>();
+  server.on_request([recorder](const request_record& r) { recorder->record(r); });
+
+  std::vector<caf::actor> actors;
+  auto hub = system.spawn(metrics_hub, cfg.sample_interval,
+                          [view](snapshot_ptr s) { view->publish(std::move(s)); });
+  actors.push_back(caf::actor_cast<caf::actor>(hub));
+  actors.push_back(caf::actor_cast<caf::actor>(system.spawn(
+    api_collector, hub, recorder, [&server] { return uint64_t{server.active_connections()}; },
+    cfg.sample_interval)));
+
   std::error_code ec;
   auto port = server.listen(ec);
   if (ec) {
     spdlog::critical("cannot listen on {}:{}: {}", cfg.host, cfg.port, ec.message());
+    for (const auto& a : actors)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     return 1;
   }
   spdlog::info("listening on http://{}:{} (data dir {})", cfg.host, port, cfg.data_dir.string());
   server.run();
 
   spdlog::info("HTTP stopped; stopping actors");
+  for (const auto& a : actors)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   system.await_all_actors_done();
   spdlog::info("shutdown complete");
   return 0;

@@ -30,6 +30,23 @@ handler health(std::shared_ptr<const api_services> services) {
   };
 }
 
+using body_of = std::string snapshot_view::rendered::*;
+
+/// Serves a pre-rendered body of the latest snapshot: no actor round trip, no rendering.
+handler latest_snapshot(std::shared_ptr<const api_services> services, body_of body) {
+  return [services, body](request_context, responder done) {
+    auto latest = services->snapshots ? services->snapshots->latest() : nullptr;
+    if (!latest) {
+      done(http_response::error(
+        {errc::resource_exhausted, "the first snapshot is not ready yet", {}, 1u}));
+      return;
+    }
+    http_response res;
+    res.body = (*latest).*body;
+    done(std::move(res));
+  };
+}
+
 /// Answers 501 for an endpoint whose capability has not landed yet, naming the issue.
 handler not_yet(std::string what) {
   return [what = std::move(what)](request_context ctx, responder done) {
@@ -44,8 +61,10 @@ handler not_yet(std::string what) {
 std::shared_ptr<const router> make_api_router(std::shared_ptr<const api_services> services) {
   auto r = std::make_shared<router>();
   r->add("GET", "/health", access::open, health(services));
-  r->add("GET", api("/metrics"), access::admin, not_yet("collectors"));
-  r->add("GET", api("/resources"), access::admin, not_yet("collectors"));
+  r->add("GET", api("/metrics"), access::admin,
+         latest_snapshot(services, &snapshot_view::rendered::metrics_body));
+  r->add("GET", api("/resources"), access::admin,
+         latest_snapshot(services, &snapshot_view::rendered::resources_body));
   r->add("GET", api("/summary"), access::user, not_yet("time-series store"));
   r->add("GET", api("/history"), access::admin, not_yet("time-series store"));
   r->add("GET", api("/alerts"), access::admin, not_yet("alerts"));

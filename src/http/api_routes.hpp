@@ -4,12 +4,15 @@
 #include <memory>
 
 #include "http/router.hpp"
+#include "http/snapshot_view.hpp"
 
 namespace medianest::http {
 
 /// What the endpoint handlers talk to. Grows an actor handle per capability.
 struct api_services {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  /// The hub's latest snapshot, rendered.
+  std::shared_ptr<const snapshot_view> snapshots;
 };
 
 /// The route table of the daemon: every endpoint of the spec with its access rule.

@@ -21,6 +21,14 @@ namespace net = boost::asio;
 
 namespace {
 
+const std::string* const route_rejected = intern_route("(rejected)");
+const std::string* const route_unparsed = intern_route("(unparsed)");
+const std::string* const route_unmatched = intern_route("(unmatched)");
+
+int64_t steady_ms(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
 constexpr auto write_timeout = std::chrono::seconds(30);
 constexpr auto linger_timeout = std::chrono::seconds(2);
 
@@ -53,7 +61,7 @@ void http_session::start() {
   if (state_->stopping.load() || !state_->enter(id_, self)) {
     net::dispatch(stream_.get_executor(), [self] {
       self->method_ = "-";
-      self->route_ = "(rejected)";
+      self->route_ = route_rejected;
       self->correlation_id_ = make_correlation_id();
       self->started_ = clock::now();
       self->busy_ = true;
@@ -94,7 +102,7 @@ void http_session::read_header() {
   busy_ = true;
   started_ = clock::now();
   method_ = "-";
-  route_ = "(unparsed)";
+  route_ = route_unparsed;
   correlation_id_.clear();
   parser_.emplace();
   parser_->body_limit(state_->config.body_limit);
@@ -145,7 +153,7 @@ void http_session::fail_read(beast::error_code ec) {
     method_ = std::string{parser_->get().method_string()};
     auto target = parser_->get().target();
     auto match = state_->routes->match(method_, target.substr(0, target.find('?')));
-    route_ = match.path_known ? match.pattern : "(unmatched)";
+    route_ = match.path_known ? match.pattern : route_unmatched;
   }
   if (ec == bhttp::error::body_limit) {
     correlation_id_ = make_correlation_id();
@@ -197,23 +205,23 @@ void http_session::dispatch(request_type&& req) {
   auto match = state_->routes->match(method_, r.path);
   if (!match.found) {
     if (!match.path_known) {
-      route_ = "(unmatched)";
+      route_ = route_unmatched;
       return complete(http_response::error(
         {errc::not_found, "no route for " + method_ + ' ' + r.path, {}, std::nullopt}));
     }
     route_ = match.pattern;
     auto res = http_response::error(
-      {errc::method_not_allowed, method_ + " is not allowed on " + match.pattern, {},
+      {errc::method_not_allowed, method_ + " is not allowed on " + *match.pattern, {},
        std::nullopt});
     res.headers.emplace_back("Allow", match.allowed);
     return complete(std::move(res));
   }
-  route_ = match.found->pattern;
+  route_ = match.found->name;
   auto auth = authorize(*state_->verifier, bearer_token(r.header("Authorization")),
                         match.found->access, unix_now());
   if (!auth) {
     auto err = from_caf_error(auth.error());
-    spdlog::debug("auth refused cid={} route={}: {}", correlation_id_, route_, err.message);
+    spdlog::debug("auth refused cid={} route={}: {}", correlation_id_, *route_, err.message);
     if (err.code == errc::unauthorized)
       err.message = "a valid bearer token is required";
     auto res = http_response::error(err);
@@ -222,7 +230,7 @@ void http_session::dispatch(request_type&& req) {
     return complete(std::move(res));
   }
   request_context ctx{std::move(r), std::move(match.params), std::move(*auth), correlation_id_,
-                      route_};
+                      *route_};
   responder done = [self = shared_from_this(), request_id = started_](http_response res) {
     net::post(self->stream_.get_executor(),
               [self, request_id, res = std::move(res)]() mutable {
@@ -234,7 +242,7 @@ void http_session::dispatch(request_type&& req) {
   try {
     match.found->handler(std::move(ctx), std::move(done));
   } catch (const std::exception& e) {
-    spdlog::error("handler for {} threw: {} cid={}", route_, e.what(), correlation_id_);
+    spdlog::error("handler for {} threw: {} cid={}", *route_, e.what(), correlation_id_);
     complete(http_response::error({errc::internal_error, "internal error", {}, std::nullopt}));
   }
 }
@@ -272,13 +280,18 @@ void http_session::write(http_response res, bool close) {
 }
 
 void http_session::on_write(beast::error_code ec, bool close) {
-  auto elapsed = clock::now() - started_;
+  auto finished = clock::now();
+  auto elapsed = finished - started_;
   auto status = response_.result_int();
   if (state_->observer)
-    state_->observer({route_, method_, status, elapsed});
+    state_->observer(
+      {route_, method_of(method_), static_cast<uint16_t>(status),
+       static_cast<uint32_t>(std::min<int64_t>(
+         std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count(), UINT32_MAX)),
+       steady_ms(finished)});
   if (state_->access_log)
     state_->access_log->info(
-      "{} {} {} {:.3f}ms cid={}", method_, route_, status,
+      "{} {} {} {:.3f}ms cid={}", method_, *route_, status,
       std::chrono::duration<double, std::milli>(elapsed).count(), correlation_id_);
   if (ec) {
     if (!is_quiet_close(ec))

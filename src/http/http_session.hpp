@@ -60,7 +60,7 @@ private:
   bool stopping_ = false;
   // -- the request in flight -------------------------------------------------
   std::string method_;
-  std::string route_;
+  const std::string* route_ = nullptr;
   std::string correlation_id_;
   bool keep_alive_ = true;
   clock::time_point started_;

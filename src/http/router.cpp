@@ -1,5 +1,7 @@
 #include "http/router.hpp"
 
+#include "model/request_record.hpp"
+
 namespace medianest::http {
 
 std::vector<std::string_view> split_path(std::string_view path) {
@@ -20,6 +22,7 @@ void router::add(std::string method, std::string pattern, access level, handler 
   route r{std::move(method), std::move(pattern), level, std::move(fn), {}};
   for (auto seg : split_path(r.pattern))
     r.segments.emplace_back(seg);
+  r.name = intern_route(r.pattern);
   routes_.push_back(std::move(r));
 }
 
@@ -55,7 +58,7 @@ route_match router::match(std::string_view method, std::string_view path) const 
     if (!segments_match(r, parts, nullptr))
       continue;
     if (!result.path_known)
-      result.pattern = r.pattern;
+      result.pattern = r.name;
     result.path_known = true;
     if (!result.allowed.empty())
       result.allowed += ", ";

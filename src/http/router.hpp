@@ -15,6 +15,8 @@ struct route {
   http::access access = access::admin;
   http::handler handler;
   std::vector<std::string> segments;
+  /// The pattern, interned: what request records and logs carry.
+  const std::string* name = nullptr;
 };
 
 /// What matching a method and a path against the table found.
@@ -27,8 +29,8 @@ struct route_match {
   bool path_known = false;
   /// The methods the path accepts, for the Allow header of a 405.
   std::string allowed;
-  /// The template of the first route whose path matched, whatever its method.
-  std::string pattern;
+  /// The interned template of the first route whose path matched, whatever its method.
+  const std::string* pattern = nullptr;
 };
 
 /// Matches requests against route templates. Built once at start, then read-only and shared

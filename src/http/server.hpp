@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "http/types.hpp"
+#include "model/request_record.hpp"
 
 namespace spdlog {
 class logger;
@@ -35,7 +36,7 @@ struct server_config {
 };
 
 /// Called on an asio thread after each response has been written; must not block.
-using request_observer = std::function<void(const request_event&)>;
+using request_observer = std::function<void(const request_record&)>;
 
 /// The Beast HTTP server: an acceptor and a pool of asio threads. Beast stays out of this
 /// header so that only the http/ sources pay for it.

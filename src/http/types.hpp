@@ -71,12 +71,5 @@ struct request_context {
 
 using handler = std::function<void(request_context, responder)>;
 
-/// One finished request, as the api collector sees it.
-struct request_event {
-  std::string_view route;
-  std::string_view method;
-  unsigned status = 0;
-  std::chrono::nanoseconds duration{0};
-};
 
 } // namespace medianest::http

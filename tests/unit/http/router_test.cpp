@@ -48,7 +48,7 @@ TEST_CASE("a known path under another method is 405 material with an Allow list"
   CHECK_FALSE(m.found);
   CHECK(m.path_known);
   CHECK(m.allowed == "GET, PUT");
-  CHECK(m.pattern == "/api/v1/performance/alerts");
+  CHECK(*m.pattern == "/api/v1/performance/alerts");
   auto get = r.match("GET", "/api/v1/performance/optimize");
   CHECK_FALSE(get.found);
   CHECK(get.path_known);

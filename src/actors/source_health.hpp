@@ -1,0 +1,57 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+namespace medianest {
+
+/// How a collector treats a failing source: log the failure once (and again only when the
+/// reason changes), back off exponentially up to a cap, and log the recovery once.
+class source_health {
+public:
+  source_health(std::string source, std::chrono::milliseconds interval,
+                std::chrono::milliseconds max_backoff = std::chrono::seconds(30))
+    : source_(std::move(source)), interval_(interval), max_backoff_(max_backoff) {
+    // nop
+  }
+
+  /// Records a success; returns the delay until the next sample.
+  std::chrono::milliseconds succeeded() {
+    if (failing_) {
+      spdlog::info("{}: source is back after {} failed attempt(s)", source_, failures_);
+      failing_ = false;
+      failures_ = 0;
+      last_error_.clear();
+    }
+    return interval_;
+  }
+
+  /// Records a failure; returns the (growing) delay until the next attempt.
+  std::chrono::milliseconds failed(const std::string& error) {
+    ++failures_;
+    if (!failing_ || error != last_error_)
+      spdlog::warn("{}: source unavailable: {} (retrying with back-off)", source_, error);
+    failing_ = true;
+    last_error_ = error;
+    auto delay = interval_;
+    for (unsigned i = 1; i < failures_ && delay < max_backoff_; ++i)
+      delay *= 2;
+    return std::min(delay, max_backoff_);
+  }
+
+  bool failing() const noexcept {
+    return failing_;
+  }
+
+private:
+  std::string source_;
+  std::chrono::milliseconds interval_;
+  std::chrono::milliseconds max_backoff_;
+  bool failing_ = false;
+  unsigned failures_ = 0;
+  std::string last_error_;
+};
+
+} // namespace medianest

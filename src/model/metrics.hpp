@@ -1,0 +1,179 @@
+#pragma once
+
+// The samples each collector produces and the snapshot the metrics hub assembles from them.
+// Plain data: units follow docs/api-conventions.md (times in ms, bytes as integers,
+// percentages 0-100, rates as fractions 0-1).
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/latency_histogram.hpp"
+#include "model/time.hpp"
+
+namespace medianest {
+
+// -- system --------------------------------------------------------------------
+
+struct cpu_stats {
+  double usage = 0;                      ///< % of all online CPUs busy over the last interval
+  unsigned cores = 0;                    ///< online CPUs
+  std::array<double, 3> load_average{};  ///< 1, 5 and 15 minutes
+};
+
+struct memory_stats {
+  uint64_t total = 0;       ///< MemTotal
+  uint64_t used = 0;        ///< MemTotal - MemAvailable
+  uint64_t free = 0;        ///< MemAvailable
+  double percentage = 0;    ///< used / total * 100
+  uint64_t heap_used = 0;   ///< bytes the daemon's allocator has handed out
+  uint64_t heap_total = 0;  ///< bytes the daemon's allocator holds from the OS
+};
+
+struct disk_stats {
+  std::string path;       ///< the directory whose filesystem is measured (the data dir)
+  uint64_t total = 0;
+  uint64_t used = 0;
+  uint64_t free = 0;      ///< available to unprivileged users (as df shows)
+  double percentage = 0;  ///< used / (used + free) * 100, as df computes Use%
+};
+
+struct system_sample {
+  cpu_stats cpu;
+  memory_stats memory;
+  disk_stats disk;
+};
+
+// -- api -----------------------------------------------------------------------
+
+struct endpoint_stats {
+  std::string path;   ///< route template
+  std::string method;
+  double average_time = 0;  ///< ms, over the window
+  uint64_t count = 0;       ///< requests in the window
+};
+
+struct api_sample {
+  double requests_per_minute = 0;   ///< requests finished in the last 60 s
+  double average_response_time = 0; ///< ms over the last 60 s
+  double p95_response_time = 0;     ///< ms
+  double p99_response_time = 0;     ///< ms
+  double error_rate = 0;            ///< share of 5xx among requests of the last 60 s (0-1)
+  uint64_t active_connections = 0;  ///< open HTTP + WebSocket connections
+  std::vector<endpoint_stats> slowest_endpoints; ///< top 5 by average over the window
+  /// Durations of the requests finished since the previous sample, for the time-series store.
+  latency_histogram interval_latency;
+  uint64_t interval_requests = 0;
+  uint64_t interval_errors = 0;
+};
+
+// -- database ------------------------------------------------------------------
+
+struct query_counts {
+  uint64_t selects = 0;
+  uint64_t inserts = 0;
+  uint64_t updates = 0;
+  uint64_t deletes = 0;
+};
+
+struct statement_stats {
+  std::string query;
+  uint64_t calls = 0;
+  double mean_time = 0; ///< ms
+};
+
+struct database_sample {
+  std::string backend;               ///< "sqlite" or "postgresql"
+  double average_query_time = 0;     ///< ms, over the daemon's own queries so far
+  uint64_t slow_queries = 0;         ///< the daemon's own queries over the slow threshold
+  double connection_pool_usage = 0;  ///< busy time of the pool over the interval, % of capacity
+  uint64_t active_connections = 0;   ///< PostgreSQL: non-idle backends; SQLite: open sessions
+  uint64_t max_connections = 0;      ///< PostgreSQL max_connections; SQLite: pool size
+  query_counts query_stats;          ///< the daemon's own queries so far
+  std::vector<statement_stats> top_statements; ///< pg_stat_statements, when installed
+};
+
+// -- cache ---------------------------------------------------------------------
+
+struct cache_sample {
+  std::string source;          ///< "redis" or "builtin"
+  double hit_rate = 0;         ///< hits / (hits + misses) over the last interval (0-1)
+  uint64_t total_keys = 0;
+  std::string memory_usage;    ///< human, like "128MB"
+  uint64_t memory_bytes = 0;
+  uint64_t evictions = 0;
+  uint64_t gets = 0;
+  uint64_t sets = 0;
+  uint64_t deletes = 0;
+  uint64_t connected_clients = 0; ///< Redis clients (all of them, not only ours); builtin: 0
+};
+
+// -- resources -----------------------------------------------------------------
+
+struct process_stats {
+  std::string name;
+  int pid = 0;
+  double cpu = 0;      ///< % of one core over the last interval
+  uint64_t memory = 0; ///< RSS bytes
+  uint64_t uptime = 0; ///< seconds since the process started
+};
+
+struct network_stats {
+  uint64_t bytes_received = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t packets_received = 0;
+  uint64_t packets_sent = 0;
+  uint64_t errors = 0; ///< receive + transmit errors
+};
+
+struct storage_stats {
+  uint64_t reads = 0;       ///< completed reads in the last interval
+  uint64_t writes = 0;      ///< completed writes in the last interval
+  uint64_t read_bytes = 0;  ///< in the last interval
+  uint64_t write_bytes = 0; ///< in the last interval
+  double iops = 0;          ///< (reads + writes) per second over the last interval
+};
+
+struct connection_counts {
+  uint64_t database = 0;
+  uint64_t redis = 0;
+  uint64_t websocket = 0;
+  uint64_t http = 0;
+};
+
+struct resources_sample {
+  std::vector<process_stats> processes;
+  network_stats network;
+  storage_stats storage;
+  connection_counts connections;
+};
+
+// -- snapshot ------------------------------------------------------------------
+
+/// One section of the snapshot: its latest value, or why there is none.
+template <class T>
+struct section {
+  std::optional<T> value;
+  /// Empty while the source answers; otherwise what went wrong.
+  std::string error;
+  /// When the value was sampled, or since when the source has been unavailable.
+  sys_ms updated{};
+
+  bool available() const noexcept {
+    return value.has_value() && error.empty();
+  }
+};
+
+/// The latest view of everything, as /metrics and /resources show it.
+struct snapshot {
+  sys_ms timestamp{};
+  section<api_sample> api;
+  section<database_sample> database;
+  section<system_sample> system;
+  section<cache_sample> cache;
+  section<resources_sample> resources;
+};
+
+} // namespace medianest

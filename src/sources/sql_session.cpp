@@ -1,0 +1,99 @@
+#include "sources/sql_session.hpp"
+
+#include <cctype>
+
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+namespace medianest::sources {
+
+statement_kind classify_statement(std::string_view sql) noexcept {
+  while (!sql.empty() && (std::isspace(static_cast<unsigned char>(sql.front())) || sql.front() == '('))
+    sql.remove_prefix(1);
+  auto starts_with = [&](std::string_view word) {
+    if (sql.size() < word.size())
+      return false;
+    for (size_t i = 0; i < word.size(); ++i)
+      if (std::toupper(static_cast<unsigned char>(sql[i])) != word[i])
+        return false;
+    return sql.size() == word.size() || !std::isalnum(static_cast<unsigned char>(sql[word.size()]));
+  };
+  if (starts_with("SELECT") || starts_with("WITH") || starts_with("SHOW"))
+    return statement_kind::select;
+  if (starts_with("INSERT") || starts_with("REPLACE"))
+    return statement_kind::insert;
+  if (starts_with("UPDATE"))
+    return statement_kind::update;
+  if (starts_with("DELETE"))
+    return statement_kind::delete_;
+  return statement_kind::other;
+}
+
+sql_session::sql_session(database_target target, std::chrono::milliseconds slow_threshold)
+  : target_(std::move(target)), slow_threshold_(slow_threshold) {
+  // nop
+}
+
+bool sql_session::open(std::string& error) {
+  if (open_)
+    return true;
+  try {
+    if (target_.backend == database_target::kind::sqlite) {
+      session_.open(*soci::factory_sqlite3(), "db=" + target_.connect + " timeout=5");
+      session_ << "PRAGMA journal_mode=WAL";
+      session_ << "PRAGMA synchronous=NORMAL";
+      session_ << "PRAGMA foreign_keys=ON";
+    } else {
+      session_.open(*soci::factory_postgresql(), target_.connect);
+    }
+    open_ = true;
+    return true;
+  } catch (const std::exception& e) {
+    error = e.what();
+    while (!error.empty() && (error.back() == '\n' || error.back() == ' '))
+      error.pop_back();
+    return false;
+  }
+}
+
+bool sql_session::is_open() const noexcept {
+  return open_;
+}
+
+void sql_session::close() noexcept {
+  try {
+    session_.close();
+  } catch (...) {
+    // closing a broken connection may throw; it is closed either way
+  }
+  open_ = false;
+}
+
+bool sql_session::execute(std::string_view sql, std::string& error) {
+  return run(sql, [&](soci::session& s) { s << std::string{sql}; }, error);
+}
+
+void sql_session::account(std::string_view sql, std::chrono::steady_clock::duration took) noexcept {
+  auto us = static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::microseconds>(took).count());
+  switch (classify_statement(sql)) {
+    case statement_kind::select: ++usage_.counts.selects; break;
+    case statement_kind::insert: ++usage_.counts.inserts; break;
+    case statement_kind::update: ++usage_.counts.updates; break;
+    case statement_kind::delete_: ++usage_.counts.deletes; break;
+    case statement_kind::other: break;
+  }
+  ++usage_.queries;
+  usage_.total_time_us += us;
+  usage_.busy_us += us;
+  if (us >= static_cast<uint64_t>(slow_threshold_.count()))
+    ++usage_.slow_queries;
+}
+
+sql_usage sql_session::take_usage() noexcept {
+  auto out = usage_;
+  usage_ = {};
+  return out;
+}
+
+} // namespace medianest::sources

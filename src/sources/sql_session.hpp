@@ -1,0 +1,75 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <soci/soci.h>
+
+#include "actors/atoms.hpp"
+#include "app/config.hpp"
+
+namespace medianest::sources {
+
+/// Which kind of statement a SQL text is, by its first keyword (WITH counts as a select).
+enum class statement_kind : uint8_t { select, insert, update, delete_, other };
+statement_kind classify_statement(std::string_view sql) noexcept;
+
+/// The one instrumented place every query of the daemon goes through: a SOCI session on
+/// SQLite or PostgreSQL that counts statements by kind, times them, counts the slow ones and
+/// the time spent busy, and reports it all as deltas (take_usage) to the database collector.
+/// Not thread-safe: each owning actor has its own. SOCI exceptions never escape it.
+class sql_session {
+public:
+  explicit sql_session(database_target target,
+                       std::chrono::milliseconds slow_threshold = std::chrono::milliseconds(100));
+
+  /// Connects. SQLite: creates the file, WAL journal, 5 s busy timeout, foreign keys on.
+  bool open(std::string& error);
+  bool is_open() const noexcept;
+  void close() noexcept;
+
+  const database_target& target() const noexcept {
+    return target_;
+  }
+  bool is_postgresql() const noexcept {
+    return target_.backend == database_target::kind::postgresql;
+  }
+
+  /// Runs `body(soci::session&)` as one instrumented statement named by `sql` (its text, used
+  /// for the statement kind). Returns false with `error` set when SOCI threw; a broken
+  /// connection is closed so that the next open() reconnects.
+  template <class F>
+  bool run(std::string_view sql, F&& body, std::string& error) {
+    auto started = std::chrono::steady_clock::now();
+    bool ok = true;
+    try {
+      body(session_);
+    } catch (const std::exception& e) {
+      ok = false;
+      error = e.what();
+      if (!session_.is_connected())
+        close();
+    }
+    account(sql, std::chrono::steady_clock::now() - started);
+    return ok;
+  }
+
+  /// Executes one statement without results.
+  bool execute(std::string_view sql, std::string& error);
+
+  /// What this session did since the previous call.
+  sql_usage take_usage() noexcept;
+
+private:
+  void account(std::string_view sql, std::chrono::steady_clock::duration took) noexcept;
+
+  database_target target_;
+  std::chrono::microseconds slow_threshold_;
+  soci::session session_;
+  bool open_ = false;
+  sql_usage usage_;
+};
+
+} // namespace medianest::sources
