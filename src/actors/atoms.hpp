@@ -14,6 +14,7 @@
 #include <caf/type_id.hpp>
 
 #include "model/metrics.hpp"
+#include "model/response_cache.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(medianest, caf::first_custom_type_id)
 
@@ -56,3 +57,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::resources_sample)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::snapshot_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::section_kind)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::sql_usage)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::cached_response_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::cache_counters)

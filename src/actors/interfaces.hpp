@@ -8,6 +8,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/atoms.hpp"
+#include "model/response_cache.hpp"
 
 namespace medianest {
 
@@ -39,5 +40,22 @@ using database_collector_actor = caf::typed_actor<
   caf::reacts_to<caf::tick_atom>,
   /// Another actor's SQL session reports what it did since its last report.
   caf::reacts_to<sql_usage_atom, sql_usage>>;
+
+/// The built-in response cache (see model/response_cache.hpp): serves the daemon's own
+/// expensive reads and, in gateway mode, upstream responses; the cache collector's source
+/// when no Redis is configured.
+using response_cache_actor = caf::typed_actor<
+  /// The fresh entry for a key, or nullptr (counts a hit or a miss).
+  caf::replies_to<caf::get_atom, std::string>::with<cached_response_ptr>,
+  /// Stores an entry for a TTL in milliseconds.
+  caf::reacts_to<caf::put_atom, std::string, cached_response_ptr, int64_t>,
+  /// Removes an entry; replies whether it was there.
+  caf::replies_to<caf::delete_atom, std::string>::with<bool>,
+  /// Drops every entry; replies the bytes freed.
+  caf::replies_to<caf::reset_atom>::with<uint64_t>,
+  /// The cache's counters.
+  caf::replies_to<status_atom>::with<cache_counters>,
+  /// Periodic purge of expired entries.
+  caf::reacts_to<caf::tick_atom>>;
 
 } // namespace medianest

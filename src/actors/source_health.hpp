@@ -12,7 +12,7 @@ namespace medianest {
 class source_health {
 public:
   source_health(std::string source, std::chrono::milliseconds interval,
-                std::chrono::milliseconds max_backoff = std::chrono::seconds(30))
+                std::chrono::milliseconds max_backoff = std::chrono::seconds(10))
     : source_(std::move(source)), interval_(interval), max_backoff_(max_backoff) {
     // nop
   }

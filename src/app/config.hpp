@@ -50,6 +50,8 @@ struct serve_config {
   std::vector<std::string> watch_processes;
   /// Queries slower than this count as slow in the database section.
   std::chrono::milliseconds slow_query{100};
+  /// Byte budget of the built-in response cache.
+  uint64_t cache_bytes = 64ull << 20;
 
   /// The database to use, with the default applied.
   database_target effective_database() const;
@@ -81,6 +83,10 @@ cli_outcome parse_command_line(int argc, const char* const* argv,
 
 /// Parses a --database value; nullopt and `error` set when it is not understood.
 std::optional<database_target> parse_database_url(std::string_view url, std::string& error);
+
+/// Turns a postgresql://[user[:password]@][host][:port][/dbname][?key=value&...] URL into a
+/// libpq keyword/value connection string (SOCI mangles URIs); other text is returned as is.
+std::string postgres_conninfo(std::string_view url);
 
 /// Parses a --redis value; nullopt and `error` set when it is not understood.
 std::optional<redis_target> parse_redis_url(std::string_view url, std::string& error);

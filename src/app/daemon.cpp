@@ -1,5 +1,6 @@
 #include "app/daemon.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <system_error>
 
@@ -8,6 +9,11 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/api_collector.hpp"
+#include "actors/cache_collector.hpp"
+#include "actors/database_collector.hpp"
+#include "actors/resources_collector.hpp"
+#include "actors/response_cache_actor.hpp"
+#include "actors/system_collector.hpp"
 #include "actors/atoms.hpp"
 #include "actors/metrics_hub.hpp"
 #include "app/logging.hpp"
@@ -48,6 +54,8 @@ http::server_config server_config_of(const serve_config& cfg) {
 } // namespace
 
 int run_daemon(const serve_config& cfg) {
+  // A peer that went away must be an error code on write, not the end of the process.
+  std::signal(SIGPIPE, SIG_IGN);
   auto access_log = configure_logging(cfg.log_level, cfg.log_format, cfg.access_log);
   spdlog::info("medianest-perf {} starting", version);
   std::string error;
@@ -78,9 +86,22 @@ int run_daemon(const serve_config& cfg) {
   auto hub = system.spawn(metrics_hub, cfg.sample_interval,
                           [view](snapshot_ptr s) { view->publish(std::move(s)); });
   actors.push_back(caf::actor_cast<caf::actor>(hub));
-  actors.push_back(caf::actor_cast<caf::actor>(system.spawn(
-    api_collector, hub, recorder, [&server] { return uint64_t{server.active_connections()}; },
-    cfg.sample_interval)));
+  auto http_connections = [&server] { return uint64_t{server.active_connections()}; };
+  auto keep = [&actors](auto handle) {
+    actors.push_back(caf::actor_cast<caf::actor>(handle));
+    return handle;
+  };
+  auto cache = keep(system.spawn(response_cache_actor_impl, cfg.cache_bytes,
+                                 std::chrono::milliseconds(10'000)));
+  keep(system.spawn(api_collector, hub, recorder, http_connections, cfg.sample_interval));
+  keep(system.spawn<caf::detached>(system_collector, hub, std::filesystem::absolute(cfg.data_dir),
+                                   cfg.sample_interval));
+  keep(system.spawn<caf::detached>(resources_collector, hub, cfg.watch_processes,
+                                   connection_gauges{http_connections, nullptr},
+                                   cfg.sample_interval));
+  keep(system.spawn<caf::detached>(cache_collector, hub, cfg.redis, cache, cfg.sample_interval));
+  keep(system.spawn<caf::detached>(database_collector, hub, cfg.effective_database(),
+                                   uint64_t{1}, cfg.slow_query, cfg.sample_interval));
 
   std::error_code ec;
   auto port = server.listen(ec);

@@ -29,6 +29,21 @@ statement_kind classify_statement(std::string_view sql) noexcept {
   return statement_kind::other;
 }
 
+std::string one_line(std::string_view message) {
+  std::string out;
+  for (char c : message) {
+    if (c == '\n' || c == '\r' || c == '\t') {
+      if (!out.empty() && out.back() != ' ')
+        out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  while (!out.empty() && out.back() == ' ')
+    out.pop_back();
+  return out;
+}
+
 sql_session::sql_session(database_target target, std::chrono::milliseconds slow_threshold)
   : target_(std::move(target)), slow_threshold_(slow_threshold) {
   // nop
@@ -49,9 +64,7 @@ bool sql_session::open(std::string& error) {
     open_ = true;
     return true;
   } catch (const std::exception& e) {
-    error = e.what();
-    while (!error.empty() && (error.back() == '\n' || error.back() == ' '))
-      error.pop_back();
+    error = one_line(e.what());
     return false;
   }
 }

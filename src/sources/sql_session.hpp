@@ -16,6 +16,9 @@ namespace medianest::sources {
 enum class statement_kind : uint8_t { select, insert, update, delete_, other };
 statement_kind classify_statement(std::string_view sql) noexcept;
 
+/// A driver message on one line (SOCI's and libpq's span several).
+std::string one_line(std::string_view message);
+
 /// The one instrumented place every query of the daemon goes through: a SOCI session on
 /// SQLite or PostgreSQL that counts statements by kind, times them, counts the slow ones and
 /// the time spent busy, and reports it all as deltas (take_usage) to the database collector.
@@ -48,7 +51,7 @@ public:
       body(session_);
     } catch (const std::exception& e) {
       ok = false;
-      error = e.what();
+      error = one_line(e.what());
       if (!session_.is_connected())
         close();
     }

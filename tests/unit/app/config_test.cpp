@@ -114,4 +114,13 @@ TEST_CASE("database URLs") {
   auto pg = parse_database_url("postgres://u@h:1/db", err);
   REQUIRE(pg);
   CHECK(pg->backend == database_target::kind::postgresql);
+  CHECK(pg->connect == "user='u' host='h' port='1' dbname='db'");
+}
+
+TEST_CASE("postgresql URLs become libpq keyword strings") {
+  CHECK(postgres_conninfo("postgresql://postgres@127.0.0.1:5432/postgres")
+        == "user='postgres' host='127.0.0.1' port='5432' dbname='postgres'");
+  CHECK(postgres_conninfo("postgresql://al%40x:p%27w@db.local/app?sslmode=disable")
+        == "user='al@x' password='p\\'w' host='db.local' dbname='app' sslmode='disable'");
+  CHECK(postgres_conninfo("postgresql://localhost") == "host='localhost'");
 }
