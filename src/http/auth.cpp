@@ -1,6 +1,7 @@
 #include "http/auth.hpp"
 
 #include <array>
+#include <atomic>
 
 #include <boost/json/parse.hpp>
 #include "model/json.hpp"
@@ -110,11 +111,44 @@ bool base64url_decode(std::string_view in, std::string& out) {
   return (acc & ((1u << bits) - 1)) == 0;
 }
 
-jwt_verifier::jwt_verifier(std::string secret) : secret_(std::move(secret)) {
+namespace {
+
+std::atomic<uint64_t> next_generation{1};
+
+struct verified_token {
+  uint64_t generation = 0;
+  std::string token;
+  claims who;
+};
+
+constexpr size_t verified_cache_size = 64;
+
+} // namespace
+
+jwt_verifier::jwt_verifier(std::string secret)
+  : secret_(std::move(secret)), generation_(next_generation.fetch_add(1)) {
   // nop
 }
 
 caf::expected<claims> jwt_verifier::verify(std::string_view token, int64_t now) const {
+  thread_local std::array<verified_token, verified_cache_size> cache;
+  auto& slot = cache[std::hash<std::string_view>{}(token) % verified_cache_size];
+  if (slot.generation == generation_ && slot.token == token) {
+    // Cached only once valid, so nbf has passed; exp is checked on every use.
+    if (now >= slot.who.expires_at)
+      return unauthorized("token expired");
+    return slot.who;
+  }
+  auto result = verify_uncached(token, now);
+  if (result) {
+    slot.generation = generation_;
+    slot.token.assign(token);
+    slot.who = *result;
+  }
+  return result;
+}
+
+caf::expected<claims> jwt_verifier::verify_uncached(std::string_view token, int64_t now) const {
   if (token.empty())
     return unauthorized("missing bearer token");
   if (token.size() > max_token_size)

@@ -13,6 +13,10 @@ namespace medianest::http {
 /// Verifies bearer tokens: JWT with HS256 only (every other `alg`, `none` included, is
 /// rejected before the signature is looked at), a constant-time signature comparison, a
 /// required `exp`, an optional `nbf`, and a `role` claim of "admin" or "user".
+///
+/// A client sends the same token with every request, so each thread remembers the last
+/// tokens it verified (a small direct-mapped cache keyed by the whole token text): a repeat
+/// skips the HMAC and the JSON parsing, while `exp` and `nbf` are checked again every time.
 class jwt_verifier {
 public:
   explicit jwt_verifier(std::string secret);
@@ -22,7 +26,11 @@ public:
   caf::expected<claims> verify(std::string_view token, int64_t now) const;
 
 private:
+  caf::expected<claims> verify_uncached(std::string_view token, int64_t now) const;
+
   std::string secret_;
+  /// Tells verifiers apart in the per-thread cache of verified tokens.
+  uint64_t generation_;
 };
 
 /// Mints an HS256 token carrying `sub`, `role`, `iat` and `exp`.

@@ -164,3 +164,19 @@ TEST_CASE("authorize: open routes need nothing / user routes any role / admin ro
   CHECK(code_of(authorize(verifier, user, access::admin, now)) == errc::forbidden);
   CHECK(authorize(verifier, admin, access::admin, now));
 }
+
+TEST_CASE("a cached token is still refused once it expires") {
+  jwt_verifier verifier{secret};
+  auto token = mint_token(secret, admin_claims(now + 10), now);
+  REQUIRE(verifier.verify(token, now));
+  REQUIRE(verifier.verify(token, now + 9)); // served from the cache
+  CHECK(code_of(verifier.verify(token, now + 10)) == errc::unauthorized);
+}
+
+TEST_CASE("a token verified by one verifier is not trusted by another with a different secret") {
+  jwt_verifier first{secret};
+  jwt_verifier second{"a-completely-different-secret-of-32+"};
+  auto token = mint_token(secret, admin_claims(), now);
+  REQUIRE(first.verify(token, now));
+  CHECK(code_of(second.verify(token, now)) == errc::unauthorized);
+}
