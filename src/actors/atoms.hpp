@@ -15,6 +15,8 @@
 
 #include "model/metrics.hpp"
 #include "model/response_cache.hpp"
+#include "model/history.hpp"
+#include "model/series.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(medianest, caf::first_custom_type_id)
 
@@ -26,6 +28,14 @@ CAF_BEGIN_TYPE_ID_BLOCK(medianest, caf::first_custom_type_id)
   CAF_ADD_ATOM(medianest, medianest, sql_usage_atom, "sql_usage")
   /// Ask a component for its own status (health data).
   CAF_ADD_ATOM(medianest, medianest, status_atom, "status")
+  /// A GET /history query.
+  CAF_ADD_ATOM(medianest, medianest, history_atom, "history")
+  /// Build the GET /summary answer, or the data it needs from SQL.
+  CAF_ADD_ATOM(medianest, medianest, summary_atom, "summary")
+  /// Load the roll-ups still open at start.
+  CAF_ADD_ATOM(medianest, medianest, load_atom, "load")
+  /// The raw samples of the last hour of one series.
+  CAF_ADD_ATOM(medianest, medianest, raw_atom, "raw")
 
 CAF_END_TYPE_ID_BLOCK(medianest)
 
@@ -47,6 +57,33 @@ struct sql_usage {
   uint64_t busy_us = 0;
 };
 
+using rollup_rows = std::vector<rollup_row>;
+
+/// A history query with the buckets the store still holds in memory.
+struct history_request {
+  history_query query;
+  int64_t now_unix = 0;
+  /// In-memory buckets at the query's resolution and at 1h (for the summary's quantiles).
+  rollup_rows pending;
+  rollup_rows pending_hours;
+};
+
+/// What GET /summary needs from SQL: averages of the last 24 h and the 24 h before for the
+/// trend metrics, and a day of hourly memory buckets for its forecast.
+struct summary_sql_data {
+  struct window_average {
+    std::optional<double> last;
+    std::optional<double> previous;
+  };
+  window_average response_time;
+  window_average memory;
+  window_average cache_hit_rate;
+  rollup_rows memory_hours;
+};
+
+/// The raw samples (unix ms, value) of one series.
+using raw_samples = std::vector<std::pair<int64_t, double>>;
+
 } // namespace medianest
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::system_sample)
@@ -59,3 +96,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::section_kind)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::sql_usage)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::cached_response_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::cache_counters)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::rollup_rows)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::history_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::history_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::summary_sql_data)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::raw_samples)

@@ -58,4 +58,35 @@ using response_cache_actor = caf::typed_actor<
   /// Periodic purge of expired entries.
   caf::reacts_to<caf::tick_atom>>;
 
+/// Owns the time-series database: schema migrations, batched roll-up writes, history reads,
+/// retention. Blocking SQL: spawned detached.
+using timeseries_db_actor = caf::typed_actor<
+  /// The roll-ups still open now, to continue them after a restart.
+  caf::replies_to<load_atom>::with<rollup_rows>,
+  /// Writes a batch of roll-ups in one transaction; replies the number written.
+  caf::replies_to<caf::put_atom, rollup_rows>::with<uint64_t>,
+  /// Answers a history query (rows from SQL merged with the pending ones): the rendered
+  /// `data` object of GET /history.
+  caf::replies_to<history_atom, history_request>::with<std::string>,
+  /// The SQL part of GET /summary for `now` (unix seconds).
+  caf::replies_to<summary_atom, int64_t>::with<summary_sql_data>,
+  /// Periodic retention and usage report.
+  caf::reacts_to<caf::tick_atom>>;
+
+/// The time-series store: turns the hub's snapshots into roll-ups, writes them in batches,
+/// answers history and summary queries.
+using timeseries_store_actor = caf::typed_actor<
+  /// A snapshot from the hub (the store subscribes itself).
+  caf::reacts_to<snapshot_atom, snapshot_ptr>,
+  /// GET /history: the rendered `data` object.
+  caf::replies_to<history_atom, history_query>::with<std::string>,
+  /// GET /summary: the rendered `data` object.
+  caf::replies_to<summary_atom>::with<std::string>,
+  /// The raw samples of the last hour of one series.
+  caf::replies_to<raw_atom, std::string>::with<raw_samples>,
+  /// Writes everything pending now; replies true once it is in SQL (false if SQL failed).
+  caf::replies_to<caf::flush_atom>::with<bool>,
+  /// Periodic flush.
+  caf::reacts_to<caf::tick_atom>>;
+
 } // namespace medianest

@@ -71,6 +71,31 @@ std::string parse_listen(std::string_view v, serve_config& cfg) {
   return {};
 }
 
+std::string parse_retention(std::string_view v, retention_policy& out) {
+  size_t pos = 0;
+  while (pos < v.size()) {
+    auto comma = std::min(v.find(',', pos), v.size());
+    auto item = v.substr(pos, comma - pos);
+    pos = comma + 1;
+    auto colon = item.find(':');
+    uint64_t days = 0;
+    if (colon == std::string_view::npos || !parse_number(item.substr(colon + 1), days) || days == 0
+        || days > 36500)
+      return "expected items like 1m:7 (resolution:days), got '" + std::string{item} + "'";
+    auto res = item.substr(0, colon);
+    auto seconds = static_cast<int64_t>(days) * 86400;
+    if (res == "1m")
+      out.minute_seconds = seconds;
+    else if (res == "5m")
+      out.five_minutes_seconds = seconds;
+    else if (res == "1h")
+      out.hour_seconds = seconds;
+    else
+      return "resolution must be 1m, 5m or 1h, got '" + std::string{res} + "'";
+  }
+  return {};
+}
+
 std::vector<option_spec> serve_options() {
   return {
     {"listen", "HOST:PORT", "address and port to serve HTTP on (port 0 picks a free one)",
@@ -178,6 +203,16 @@ std::vector<option_spec> serve_options() {
        return set_positive(v, "cache-mb", 1 << 20,
                            [&](uint64_t n) { o.serve.cache_bytes = n << 20; });
      }},
+    {"flush-interval", "SECONDS", "how often roll-ups are written to SQL (1 to 60)", "10",
+     [](std::string_view v, cli_outcome& o) {
+       auto err = set_seconds(v, o.serve.flush_interval);
+       if (err.empty() && (o.serve.flush_interval < std::chrono::seconds(1)
+                           || o.serve.flush_interval > std::chrono::seconds(60)))
+         err = "must be between 1 and 60 seconds, got '" + std::string{v} + "'";
+       return err;
+     }},
+    {"retention", "1m:DAYS,5m:DAYS,1h:DAYS", "how long roll-ups are kept", "1m:7,5m:30,1h:400",
+     [](std::string_view v, cli_outcome& o) { return parse_retention(v, o.serve.retention); }},
     {"slow-query-ms", "MS", "queries slower than this count as slowQueries", "100",
      [](std::string_view v, cli_outcome& o) {
        return set_positive(v, "slow-query-ms", 3'600'000, [&](uint64_t n) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "http/types.hpp"
+#include "model/series.hpp"
 
 namespace medianest {
 
@@ -52,6 +53,10 @@ struct serve_config {
   std::chrono::milliseconds slow_query{100};
   /// Byte budget of the built-in response cache.
   uint64_t cache_bytes = 64ull << 20;
+  /// How often roll-ups are written to SQL (what a crash can lose).
+  std::chrono::milliseconds flush_interval{10'000};
+  /// How long roll-ups are kept per resolution.
+  retention_policy retention;
 
   /// The database to use, with the default applied.
   database_target effective_database() const;

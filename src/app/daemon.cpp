@@ -14,6 +14,8 @@
 #include "actors/resources_collector.hpp"
 #include "actors/response_cache_actor.hpp"
 #include "actors/system_collector.hpp"
+#include "actors/timeseries_db.hpp"
+#include "actors/timeseries_store.hpp"
 #include "actors/atoms.hpp"
 #include "actors/metrics_hub.hpp"
 #include "app/logging.hpp"
@@ -49,6 +51,16 @@ http::server_config server_config_of(const serve_config& cfg) {
   out.idle_timeout = cfg.idle_timeout;
   out.shutdown_grace = cfg.shutdown_grace;
   return out;
+}
+
+/// Writes the store's pending roll-ups before the actors stop (bounded wait).
+void flush_history(caf::actor_system& system, const timeseries_store_actor& store) {
+  caf::scoped_actor self{system};
+  self->request(store, std::chrono::seconds(5), caf::flush_atom::value)
+    .receive([](bool ok) { spdlog::info(ok ? "history flushed" : "history flush failed: kept nothing"); },
+             [](const caf::error& err) {
+               spdlog::warn("history flush did not complete: {}", from_caf_error(err).message);
+             });
 }
 
 } // namespace
@@ -100,8 +112,17 @@ int run_daemon(const serve_config& cfg) {
                                    connection_gauges{http_connections, nullptr},
                                    cfg.sample_interval));
   keep(system.spawn<caf::detached>(cache_collector, hub, cfg.redis, cache, cfg.sample_interval));
-  keep(system.spawn<caf::detached>(database_collector, hub, cfg.effective_database(),
-                                   uint64_t{1}, cfg.slow_query, cfg.sample_interval));
+  // SQL sessions: the database collector's and the time-series database's.
+  constexpr uint64_t sql_pool_size = 2;
+  auto db_collector = keep(system.spawn<caf::detached>(
+    database_collector, hub, cfg.effective_database(), sql_pool_size, cfg.slow_query,
+    cfg.sample_interval));
+  auto ts_db = keep(system.spawn<caf::detached>(timeseries_db, cfg.effective_database(),
+                                                cfg.retention, db_collector, cfg.slow_query));
+  auto store = keep(system.spawn(timeseries_store, hub, ts_db, cache, cfg.flush_interval,
+                                 cfg.sample_interval));
+  services->store = store;
+  services->system = &system;
 
   std::error_code ec;
   auto port = server.listen(ec);
@@ -114,7 +135,8 @@ int run_daemon(const serve_config& cfg) {
   spdlog::info("listening on http://{}:{} (data dir {})", cfg.host, port, cfg.data_dir.string());
   server.run();
 
-  spdlog::info("HTTP stopped; stopping actors");
+  spdlog::info("HTTP stopped; writing pending history");
+  flush_history(system, store);
   for (const auto& a : actors)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   system.await_all_actors_done();

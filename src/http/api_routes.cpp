@@ -6,6 +6,8 @@
 #include <boost/json/value.hpp>
 
 #include "app/version.hpp"
+#include "http/actor_bridge.hpp"
+#include "model/history.hpp"
 #include "model/time.hpp"
 
 namespace medianest::http {
@@ -47,6 +49,27 @@ handler latest_snapshot(std::shared_ptr<const api_services> services, body_of bo
   };
 }
 
+/// GET /history: validates the query, then asks the store.
+handler history(std::shared_ptr<const api_services> services) {
+  return [services](request_context ctx, responder done) {
+    auto parsed = parse_history_query(ctx.request.query);
+    if (auto* err = std::get_if<api_error>(&parsed)) {
+      done(http_response::error(*err));
+      return;
+    }
+    ask_json(*services->system, services->store, std::chrono::seconds(15), std::move(done),
+             history_atom::value, std::get<history_query>(std::move(parsed)));
+  };
+}
+
+/// GET /summary: asks the store.
+handler summary(std::shared_ptr<const api_services> services) {
+  return [services](request_context, responder done) {
+    ask_json(*services->system, services->store, std::chrono::seconds(15), std::move(done),
+             summary_atom::value);
+  };
+}
+
 /// Answers 501 for an endpoint whose capability has not landed yet, naming the issue.
 handler not_yet(std::string what) {
   return [what = std::move(what)](request_context ctx, responder done) {
@@ -65,8 +88,8 @@ std::shared_ptr<const router> make_api_router(std::shared_ptr<const api_services
          latest_snapshot(services, &snapshot_view::rendered::metrics_body));
   r->add("GET", api("/resources"), access::admin,
          latest_snapshot(services, &snapshot_view::rendered::resources_body));
-  r->add("GET", api("/summary"), access::user, not_yet("time-series store"));
-  r->add("GET", api("/history"), access::admin, not_yet("time-series store"));
+  r->add("GET", api("/summary"), access::user, summary(services));
+  r->add("GET", api("/history"), access::admin, history(services));
   r->add("GET", api("/alerts"), access::admin, not_yet("alerts"));
   r->add("PUT", api("/alerts"), access::admin, not_yet("alerts"));
   r->add("POST", api("/optimize"), access::admin, not_yet("optimization supervisor"));

@@ -5,6 +5,7 @@
 
 #include "http/router.hpp"
 #include "http/snapshot_view.hpp"
+#include "actors/interfaces.hpp"
 
 namespace medianest::http {
 
@@ -13,6 +14,10 @@ struct api_services {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   /// The hub's latest snapshot, rendered.
   std::shared_ptr<const snapshot_view> snapshots;
+  /// Answers /history and /summary.
+  timeseries_store_actor store;
+  /// Asks actors on behalf of handlers (see ask()).
+  caf::actor_system* system = nullptr;
 };
 
 /// The route table of the daemon: every endpoint of the spec with its access rule.

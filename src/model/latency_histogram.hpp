@@ -47,6 +47,10 @@ public:
   bool empty() const noexcept {
     return count_ == 0;
   }
+  /// Heap bytes held by the bucket array.
+  size_t memory_bytes() const noexcept {
+    return buckets_.capacity() * sizeof(uint64_t);
+  }
 
   /// Non-empty buckets as (index, count), ascending: the compact form for messages and SQL.
   std::vector<std::pair<uint32_t, uint64_t>> sparse() const;

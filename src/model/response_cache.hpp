@@ -33,7 +33,7 @@ struct cache_counters {
 };
 
 /// The daemon's built-in response cache: an LRU over a byte budget with a TTL per entry.
-/// Not thread-safe (its actor owns it). An entry's cost is its key, body and a fixed overhead.
+/// Not thread-safe (its actor owns it). An entry's cost is its key, body, content type and a fixed overhead.
 class response_cache {
 public:
   using clock = std::chrono::steady_clock;

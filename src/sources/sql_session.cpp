@@ -65,6 +65,7 @@ bool sql_session::open(std::string& error) {
     return true;
   } catch (const std::exception& e) {
     error = one_line(e.what());
+    close(); // a session that connected but failed its PRAGMAs must not stay half open
     return false;
   }
 }
@@ -101,6 +102,17 @@ void sql_session::account(std::string_view sql, std::chrono::steady_clock::durat
   usage_.busy_us += us;
   if (us >= static_cast<uint64_t>(slow_threshold_.count()))
     ++usage_.slow_queries;
+}
+
+void sql_session::note(statement_kind kind, uint64_t n) noexcept {
+  switch (kind) {
+    case statement_kind::select: usage_.counts.selects += n; break;
+    case statement_kind::insert: usage_.counts.inserts += n; break;
+    case statement_kind::update: usage_.counts.updates += n; break;
+    case statement_kind::delete_: usage_.counts.deletes += n; break;
+    case statement_kind::other: break;
+  }
+  usage_.queries += n;
 }
 
 sql_usage sql_session::take_usage() noexcept {

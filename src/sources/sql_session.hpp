@@ -62,6 +62,9 @@ public:
   /// Executes one statement without results.
   bool execute(std::string_view sql, std::string& error);
 
+  /// Counts `n` more statements of a kind executed inside one run() (a batch of inserts).
+  void note(statement_kind kind, uint64_t n) noexcept;
+
   /// What this session did since the previous call.
   sql_usage take_usage() noexcept;
 

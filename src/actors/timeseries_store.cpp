@@ -1,0 +1,184 @@
+#include "actors/timeseries_store.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "model/summary.hpp"
+
+namespace medianest {
+
+namespace {
+
+using self_ptr = timeseries_store_actor::stateful_pointer<timeseries_store_state>;
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+void stash(timeseries_store_state& st, std::vector<rollup_row> rows) {
+  for (auto& r : rows) {
+    auto key = std::make_tuple(r.metric, r.resolution, r.start);
+    st.unsent[std::move(key)] = std::move(r);
+  }
+  while (st.unsent.size() > max_unsent) {
+    // Drop the oldest bucket: the map is ordered by metric first, so search the minimum start.
+    auto oldest = std::min_element(st.unsent.begin(), st.unsent.end(), [](auto& a, auto& b) {
+      return std::get<2>(a.first) < std::get<2>(b.first);
+    });
+    st.unsent.erase(oldest);
+  }
+}
+
+/// Sends everything unsent in one batch; `done(ok)` runs when SQL answered.
+template <class Done>
+void write_unsent(self_ptr self, Done done) {
+  auto& st = self->state;
+  if (st.unsent.empty()) {
+    done(true);
+    return;
+  }
+  rollup_rows batch;
+  batch.reserve(st.unsent.size());
+  for (const auto& [key, row] : st.unsent)
+    batch.push_back(row);
+  st.write_in_flight = true;
+  self->request(st.db, std::chrono::seconds(30), caf::put_atom::value, batch)
+    .then(
+      [self, batch, done](uint64_t) mutable {
+        auto& st = self->state;
+        st.write_in_flight = false;
+        // Forget what was written, unless a newer version of the bucket arrived meanwhile.
+        for (const auto& row : batch) {
+          auto it = st.unsent.find(std::make_tuple(row.metric, row.resolution, row.start));
+          if (it != st.unsent.end() && it->second.count == row.count && it->second.sum == row.sum)
+            st.unsent.erase(it);
+        }
+        st.health.succeeded();
+        done(true);
+      },
+      [self, done](const caf::error& err) mutable {
+        auto& st = self->state;
+        st.write_in_flight = false;
+        st.health.failed("cannot write roll-ups (" + std::to_string(st.unsent.size())
+                         + " buffered): " + from_caf_error(err).message);
+        done(false);
+      });
+}
+
+void flush(self_ptr self) {
+  stash(self->state, self->state.buffer.take_dirty(unix_now()));
+  if (!self->state.write_in_flight)
+    write_unsent(self, [](bool) {});
+}
+
+rollup_rows pending_for(const timeseries_store_state& st, const std::string& metric,
+                        int64_t resolution) {
+  auto rows = st.buffer.pending(metric, resolution);
+  // Buckets taken from the buffer but not yet written count too (memory wins).
+  for (auto it = st.unsent.lower_bound(std::make_tuple(metric, resolution, INT64_MIN));
+       it != st.unsent.end() && std::get<0>(it->first) == metric
+       && std::get<1>(it->first) == resolution;
+       ++it) {
+    bool newer_in_buffer = std::any_of(rows.begin(), rows.end(), [&](const rollup_row& r) {
+      return r.start == it->second.start;
+    });
+    if (!newer_in_buffer)
+      rows.push_back(it->second);
+  }
+  std::sort(rows.begin(), rows.end(),
+            [](const rollup_row& a, const rollup_row& b) { return a.start < b.start; });
+  return rows;
+}
+
+void answer_history(self_ptr self, history_query q, caf::typed_response_promise<std::string> rp) {
+  auto& st = self->state;
+  history_request req{q, unix_now(), pending_for(st, q.metric, q.resolution),
+                      pending_for(st, q.metric, resolution_1h)};
+  self->request(st.db, std::chrono::seconds(10), history_atom::value, std::move(req))
+    .then(
+      [self, key = q.key(), rp](std::string& body) mutable {
+        auto entry = std::make_shared<cached_response>(cached_response{200, "", body});
+        self->send(self->state.cache, caf::put_atom::value, key, cached_response_ptr{entry},
+                   static_cast<int64_t>(self->state.cache_ttl.count()));
+        rp.deliver(std::move(body));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+}
+
+} // namespace
+
+timeseries_store_actor::behavior_type
+timeseries_store(timeseries_store_actor::stateful_pointer<timeseries_store_state> self,
+                 metrics_hub_actor hub, timeseries_db_actor db, response_cache_actor cache,
+                 std::chrono::milliseconds flush_interval, std::chrono::milliseconds cache_ttl) {
+  auto& st = self->state;
+  st.hub = std::move(hub);
+  st.db = std::move(db);
+  st.cache = std::move(cache);
+  st.flush_interval = flush_interval;
+  st.cache_ttl = cache_ttl;
+  st.health = source_health{"time-series store", flush_interval};
+  // Continue the buckets that were open when the daemon stopped, then start listening.
+  self->request(st.db, std::chrono::seconds(30), load_atom::value)
+    .then(
+      [self](const rollup_rows& rows) {
+        auto now = unix_now();
+        for (const auto& row : rows)
+          self->state.buffer.restore(row, now);
+        if (!rows.empty())
+          spdlog::info("time-series store: continued {} open bucket(s) from the database",
+                       rows.size());
+        self->send(self->state.hub, caf::subscribe_atom::value, caf::actor_cast<caf::actor>(self));
+      },
+      [self](const caf::error& err) {
+        spdlog::warn("time-series store: cannot load open buckets: {}",
+                     from_caf_error(err).message);
+        self->send(self->state.hub, caf::subscribe_atom::value, caf::actor_cast<caf::actor>(self));
+      });
+  self->delayed_send(self, flush_interval, caf::tick_atom::value);
+  return {
+    [self](snapshot_atom, const snapshot_ptr& snap) {
+      self->state.latest = snap;
+      self->state.buffer.ingest(*snap);
+    },
+    [self](history_atom, history_query& q) -> caf::result<std::string> {
+      auto rp = self->make_response_promise<std::string>();
+      self->request(self->state.cache, std::chrono::seconds(1), caf::get_atom::value, q.key())
+        .then(
+          [self, q, rp](const cached_response_ptr& hit) mutable {
+            if (hit)
+              rp.deliver(hit->body);
+            else
+              answer_history(self, std::move(q), rp);
+          },
+          [self, q, rp](const caf::error&) mutable { answer_history(self, std::move(q), rp); });
+      return rp;
+    },
+    [self](summary_atom) -> caf::result<std::string> {
+      auto rp = self->make_response_promise<std::string>();
+      auto now = unix_now();
+      self->request(self->state.db, std::chrono::seconds(10), summary_atom::value, now)
+        .then(
+          [self, rp, now](summary_sql_data& data) mutable {
+            rp.deliver(render_summary(self->state.latest, data, now));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
+    [self](raw_atom, const std::string& metric) { return self->state.buffer.raw(metric); },
+    [self](caf::flush_atom) -> caf::result<bool> {
+      auto rp = self->make_response_promise<bool>();
+      stash(self->state, self->state.buffer.take_dirty(unix_now()));
+      write_unsent(self, [rp](bool ok) mutable { rp.deliver(ok); });
+      return rp;
+    },
+    [self](caf::tick_atom) {
+      flush(self);
+      self->delayed_send(self, self->state.flush_interval, caf::tick_atom::value);
+    },
+  };
+}
+
+} // namespace medianest

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <map>
+#include <tuple>
+
+#include "actors/interfaces.hpp"
+#include "actors/series_buffer.hpp"
+#include "actors/source_health.hpp"
+
+namespace medianest {
+
+struct timeseries_store_state {
+  static inline const char* name = "timeseries_store";
+
+  series_buffer buffer;
+  /// Rows taken from the buffer and not yet confirmed written, by bucket: what a crash or
+  /// a database outage could lose. Bounded by `max_unsent`; the oldest are dropped first.
+  std::map<std::tuple<std::string, int64_t, int64_t>, rollup_row> unsent;
+  bool write_in_flight = false;
+  snapshot_ptr latest;
+  timeseries_db_actor db;
+  response_cache_actor cache;
+  metrics_hub_actor hub;
+  std::chrono::milliseconds flush_interval{10'000};
+  std::chrono::milliseconds cache_ttl{1'000};
+  source_health health{"time-series store", std::chrono::seconds(10)};
+};
+
+/// Rows kept for a database that is down: about a day of 1m/5m/1h buckets for 20 series.
+inline constexpr size_t max_unsent = 100'000;
+
+/// The time-series store actor.
+timeseries_store_actor::behavior_type
+timeseries_store(timeseries_store_actor::stateful_pointer<timeseries_store_state> self,
+                 metrics_hub_actor hub, timeseries_db_actor db, response_cache_actor cache,
+                 std::chrono::milliseconds flush_interval, std::chrono::milliseconds cache_ttl);
+
+} // namespace medianest

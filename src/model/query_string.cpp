@@ -1,0 +1,63 @@
+#include "model/query_string.hpp"
+
+namespace medianest {
+
+namespace {
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+bool decode(std::string_view in, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '+') {
+      out += ' ';
+    } else if (in[i] == '%') {
+      if (i + 2 >= in.size())
+        return false;
+      auto hi = hex_value(in[i + 1]);
+      auto lo = hex_value(in[i + 2]);
+      if (hi < 0 || lo < 0)
+        return false;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += in[i];
+    }
+  }
+  return true;
+}
+
+} // namespace
+
+bool parse_query_string(std::string_view query,
+                        std::vector<std::pair<std::string, std::string>>& out) {
+  out.clear();
+  size_t pos = 0;
+  while (pos < query.size()) {
+    auto amp = query.find('&', pos);
+    if (amp == std::string_view::npos)
+      amp = query.size();
+    auto part = query.substr(pos, amp - pos);
+    pos = amp + 1;
+    if (part.empty())
+      continue;
+    auto eq = part.find('=');
+    std::string key, value;
+    if (!decode(part.substr(0, eq), key))
+      return false;
+    if (eq != std::string_view::npos && !decode(part.substr(eq + 1), value))
+      return false;
+    out.emplace_back(std::move(key), std::move(value));
+  }
+  return true;
+}
+
+} // namespace medianest
