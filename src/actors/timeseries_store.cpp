@@ -99,6 +99,10 @@ void answer_history(self_ptr self, history_query q, caf::typed_response_promise<
   self->request(st.db, std::chrono::seconds(10), history_atom::value, std::move(req))
     .then(
       [self, key = q.key(), rp](std::string& body) mutable {
+        if (self->state.cache_ttl.count() == 0) {
+          rp.deliver(std::move(body));
+          return;
+        }
         auto entry = std::make_shared<cached_response>(cached_response{200, "", body});
         self->send(self->state.cache, caf::put_atom::value, key, cached_response_ptr{entry},
                    static_cast<int64_t>(self->state.cache_ttl.count()));
@@ -145,6 +149,10 @@ timeseries_store(timeseries_store_actor::stateful_pointer<timeseries_store_state
     },
     [self](history_atom, history_query& q) -> caf::result<std::string> {
       auto rp = self->make_response_promise<std::string>();
+      if (self->state.cache_ttl.count() == 0) {
+        answer_history(self, std::move(q), rp);
+        return rp;
+      }
       self->request(self->state.cache, std::chrono::seconds(1), caf::get_atom::value, q.key())
         .then(
           [self, q, rp](const cached_response_ptr& hit) mutable {

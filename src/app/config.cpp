@@ -213,6 +213,15 @@ std::vector<option_spec> serve_options() {
      }},
     {"retention", "1m:DAYS,5m:DAYS,1h:DAYS", "how long roll-ups are kept", "1m:7,5m:30,1h:400",
      [](std::string_view v, cli_outcome& o) { return parse_retention(v, o.serve.retention); }},
+    {"history-cache-ms", "MS",
+     "how long a /history answer is served from the built-in cache (0 turns it off)", "1000",
+     [](std::string_view v, cli_outcome& o) {
+       uint64_t n = 0;
+       if (!parse_number(v, n) || n > 3'600'000)
+         return "expected 0 to 3600000 milliseconds, got '" + std::string{v} + "'";
+       o.serve.history_cache_ttl = std::chrono::milliseconds(n);
+       return std::string{};
+     }},
     {"slow-query-ms", "MS", "queries slower than this count as slowQueries", "100",
      [](std::string_view v, cli_outcome& o) {
        return set_positive(v, "slow-query-ms", 3'600'000, [&](uint64_t n) {

@@ -55,6 +55,8 @@ struct serve_config {
   uint64_t cache_bytes = 64ull << 20;
   /// How often roll-ups are written to SQL (what a crash can lose).
   std::chrono::milliseconds flush_interval{10'000};
+  /// How long a rendered /history answer is served from the built-in cache (0: never).
+  std::chrono::milliseconds history_cache_ttl{1'000};
   /// How long roll-ups are kept per resolution.
   retention_policy retention;
 

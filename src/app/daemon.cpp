@@ -120,7 +120,7 @@ int run_daemon(const serve_config& cfg) {
   auto ts_db = keep(system.spawn<caf::detached>(timeseries_db, cfg.effective_database(),
                                                 cfg.retention, db_collector, cfg.slow_query));
   auto store = keep(system.spawn(timeseries_store, hub, ts_db, cache, cfg.flush_interval,
-                                 cfg.sample_interval));
+                                 cfg.history_cache_ttl));
   services->store = store;
   services->system = &system;
 
