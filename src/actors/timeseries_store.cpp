@@ -67,6 +67,11 @@ void write_unsent(self_ptr self, Done done) {
       });
 }
 
+/// How long a cached answer may still be served while a fresher one is being read.
+std::chrono::milliseconds stale_window(std::chrono::milliseconds fresh) {
+  return std::max(fresh * 10, std::chrono::milliseconds(10'000));
+}
+
 void flush(self_ptr self) {
   stash(self->state, self->state.buffer.take_dirty(unix_now()));
   if (!self->state.write_in_flight)
@@ -92,23 +97,39 @@ rollup_rows pending_for(const timeseries_store_state& st, const std::string& met
   return rows;
 }
 
-void answer_history(self_ptr self, history_query q, caf::typed_response_promise<std::string> rp) {
+/// Reads a history answer from the database once for every caller waiting on the same
+/// query (`rp` may be empty for a background refresh), and caches it.
+void fetch_history(self_ptr self, history_query q,
+                   std::optional<caf::typed_response_promise<std::string>> rp) {
   auto& st = self->state;
+  auto key = q.key();
+  auto [it, first] = st.inflight.try_emplace(key);
+  if (rp)
+    it->second.push_back(*rp);
+  if (!first)
+    return;
   history_request req{q, unix_now(), pending_for(st, q.metric, q.resolution),
                       pending_for(st, q.metric, resolution_1h)};
   self->request(st.db, std::chrono::seconds(10), history_atom::value, std::move(req))
     .then(
-      [self, key = q.key(), rp](std::string& body) mutable {
-        if (self->state.cache_ttl.count() == 0) {
-          rp.deliver(std::move(body));
-          return;
+      [self, key](std::string& body) {
+        auto& st = self->state;
+        if (st.cache_ttl.count() > 0) {
+          auto entry = std::make_shared<cached_response>(cached_response{200, "", body});
+          self->send(st.cache, caf::put_atom::value, key, cached_response_ptr{entry},
+                     static_cast<int64_t>(stale_window(st.cache_ttl).count()));
         }
-        auto entry = std::make_shared<cached_response>(cached_response{200, "", body});
-        self->send(self->state.cache, caf::put_atom::value, key, cached_response_ptr{entry},
-                   static_cast<int64_t>(self->state.cache_ttl.count()));
-        rp.deliver(std::move(body));
+        auto waiting = std::move(st.inflight[key]);
+        st.inflight.erase(key);
+        for (auto& p : waiting)
+          p.deliver(body);
       },
-      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      [self, key](caf::error& err) {
+        auto waiting = std::move(self->state.inflight[key]);
+        self->state.inflight.erase(key);
+        for (auto& p : waiting)
+          p.deliver(err);
+      });
 }
 
 } // namespace
@@ -150,18 +171,21 @@ timeseries_store(timeseries_store_actor::stateful_pointer<timeseries_store_state
     [self](history_atom, history_query& q) -> caf::result<std::string> {
       auto rp = self->make_response_promise<std::string>();
       if (self->state.cache_ttl.count() == 0) {
-        answer_history(self, std::move(q), rp);
+        fetch_history(self, std::move(q), rp);
         return rp;
       }
+      // Fresh: served. Stale (within the stale window): served at once, refreshed in the
+      // background. Missing: read, with every identical concurrent query waiting on one read.
       self->request(self->state.cache, std::chrono::seconds(1), caf::get_atom::value, q.key())
         .then(
           [self, q, rp](const cached_response_ptr& hit) mutable {
-            if (hit)
-              rp.deliver(hit->body);
-            else
-              answer_history(self, std::move(q), rp);
+            if (!hit)
+              return fetch_history(self, std::move(q), rp);
+            rp.deliver(hit->body);
+            if (std::chrono::steady_clock::now() - hit->produced >= self->state.cache_ttl)
+              fetch_history(self, std::move(q), std::nullopt);
           },
-          [self, q, rp](const caf::error&) mutable { answer_history(self, std::move(q), rp); });
+          [self, q, rp](const caf::error&) mutable { fetch_history(self, std::move(q), rp); });
       return rp;
     },
     [self](summary_atom) -> caf::result<std::string> {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <unordered_map>
 #include <tuple>
 
 #include "actors/interfaces.hpp"
@@ -18,6 +19,9 @@ struct timeseries_store_state {
   std::map<std::tuple<std::string, int64_t, int64_t>, rollup_row> unsent;
   bool write_in_flight = false;
   snapshot_ptr latest;
+  /// History queries being answered, by cache key, with everyone waiting for the answer:
+  /// identical concurrent queries cost one database read.
+  std::unordered_map<std::string, std::vector<caf::typed_response_promise<std::string>>> inflight;
   timeseries_db_actor db;
   response_cache_actor cache;
   metrics_hub_actor hub;

@@ -129,7 +129,7 @@ std::string render_history(const history_query& q, const metric_info& info,
       out += ',';
     first = false;
     out += R"({"timestamp":")";
-    out += iso8601(sys_ms{std::chrono::seconds(p.start)});
+    append_iso8601_seconds(out, p.start);
     out += R"(","value":)";
     append_number(out, rounded(p.sum / static_cast<double>(p.count), info));
     out += R"(,"p95":)";
@@ -167,7 +167,7 @@ std::string render_history(const history_query& q, const metric_info& info,
           out += ',';
         first_point = false;
         out += R"({"timestamp":")";
-        out += iso8601(sys_ms{std::chrono::seconds(fp.t)});
+        append_iso8601_seconds(out, fp.t);
         out += R"(","value":)";
         append_number(out, rounded(fp.value, info));
         out += '}';

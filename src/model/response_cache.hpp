@@ -15,6 +15,8 @@ struct cached_response {
   unsigned status = 200;
   std::string content_type;
   std::string body;
+  /// When it was produced: lets a reader serve it stale while a refresh is under way.
+  std::chrono::steady_clock::time_point produced = std::chrono::steady_clock::now();
 };
 
 using cached_response_ptr = std::shared_ptr<const cached_response>;
