@@ -49,16 +49,28 @@ start_redis() {
 start_postgres() {
   MEDIANEST_TEST_PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   MEDIANEST_TEST_PG_DIR=$(mktemp -d /tmp/medianest-pg.XXXXXX)
-  MEDIANEST_TEST_PG_PORT=$(pick_free_port)
   if [ "$(id -u)" -eq 0 ]; then
     chown postgres:postgres "$MEDIANEST_TEST_PG_DIR"
   fi
   as_postgres "$MEDIANEST_TEST_PG_BIN/initdb" -D "$MEDIANEST_TEST_PG_DIR/data" -U postgres \
     -A trust --no-sync -E UTF8 >"$MEDIANEST_TEST_PG_DIR/initdb.log" 2>&1
-  as_postgres "$MEDIANEST_TEST_PG_BIN/pg_ctl" -D "$MEDIANEST_TEST_PG_DIR/data" \
-    -l "$MEDIANEST_TEST_PG_DIR/server.log" \
-    -o "-k $MEDIANEST_TEST_PG_DIR -p $MEDIANEST_TEST_PG_PORT -c listen_addresses=127.0.0.1 -c fsync=off -c shared_preload_libraries=pg_stat_statements" \
-    -w start >/dev/null
+  # A port found free can be taken before the server binds it: try a few.
+  local started=""
+  for _ in 1 2 3; do
+    MEDIANEST_TEST_PG_PORT=$(pick_free_port)
+    if as_postgres "$MEDIANEST_TEST_PG_BIN/pg_ctl" -D "$MEDIANEST_TEST_PG_DIR/data" \
+      -l "$MEDIANEST_TEST_PG_DIR/server.log" \
+      -o "-k $MEDIANEST_TEST_PG_DIR -p $MEDIANEST_TEST_PG_PORT -c listen_addresses=127.0.0.1 -c fsync=off -c shared_preload_libraries=pg_stat_statements" \
+      -w start >/dev/null; then
+      started=yes
+      break
+    fi
+  done
+  if [ -z "$started" ]; then
+    echo "test-services: PostgreSQL did not start; its log:" >&2
+    tail -n 20 "$MEDIANEST_TEST_PG_DIR/server.log" >&2
+    return 1
+  fi
   export MEDIANEST_TEST_PG_BIN MEDIANEST_TEST_PG_DIR MEDIANEST_TEST_PG_PORT
   export MEDIANEST_TEST_PG_URL="postgresql://postgres@127.0.0.1:$MEDIANEST_TEST_PG_PORT/postgres"
   echo "test-services: postgresql on port $MEDIANEST_TEST_PG_PORT"

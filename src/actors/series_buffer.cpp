@@ -127,6 +127,7 @@ std::vector<rollup_row> series_buffer::take_dirty(int64_t now_unix) {
   std::vector<rollup_row> rows;
   for (auto& [name, s] : series_) {
     roll(s, now_unix);
+    trim_raw(s, now_unix * 1000); // also for series that stopped receiving samples
     for (size_t i = 0; i < 3; ++i) {
       for (const auto& r : s.closed[i])
         rows.push_back(to_row(name, resolutions[i], r, s.info.scale));

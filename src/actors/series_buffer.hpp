@@ -19,7 +19,8 @@ namespace medianest {
 /// the number of series, not by the length of history.
 class series_buffer {
 public:
-  /// At most this many per-route series (the slowest routes) are kept.
+  /// At most this many per-route series are kept: the first ones seen among the slowest
+  /// routes (a bound on memory and on SQL rows, not a ranking).
   static constexpr size_t max_route_series = 50;
 
   explicit series_buffer(int64_t raw_retention_seconds = 3600);

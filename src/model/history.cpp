@@ -50,8 +50,10 @@ void append_number(std::string& out, double x) {
 
 std::variant<history_query, api_error> parse_history_query(std::string_view query_string) {
   std::vector<std::pair<std::string, std::string>> params;
-  if (!parse_query_string(query_string, params))
-    return validation_error("query", "the query string is not valid percent-encoding");
+  std::string bad_key;
+  if (!parse_query_string(query_string, params, &bad_key))
+    return validation_error(bad_key.empty() ? "query" : bad_key,
+                            "the query string is not valid percent-encoding");
   history_query q;
   std::vector<std::string> seen;
   for (auto& [key, value] : params) {

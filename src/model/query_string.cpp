@@ -38,7 +38,8 @@ bool decode(std::string_view in, std::string& out) {
 } // namespace
 
 bool parse_query_string(std::string_view query,
-                        std::vector<std::pair<std::string, std::string>>& out) {
+                        std::vector<std::pair<std::string, std::string>>& out,
+                        std::string* bad_key) {
   out.clear();
   size_t pos = 0;
   while (pos < query.size()) {
@@ -53,8 +54,11 @@ bool parse_query_string(std::string_view query,
     std::string key, value;
     if (!decode(part.substr(0, eq), key))
       return false;
-    if (eq != std::string_view::npos && !decode(part.substr(eq + 1), value))
+    if (eq != std::string_view::npos && !decode(part.substr(eq + 1), value)) {
+      if (bad_key)
+        *bad_key = key;
       return false;
+    }
     out.emplace_back(std::move(key), std::move(value));
   }
   return true;

@@ -51,6 +51,8 @@ double indicator_score(const indicator& x) noexcept {
 }
 
 std::string indicator_status(const std::vector<indicator>& xs) {
+  if (xs.empty())
+    return "unknown";
   bool warning = false, critical = false, all_optimal = true;
   for (const auto& x : xs) {
     auto past = [&](double t) { return x.lower_is_worse ? x.value <= t : x.value >= t; };
@@ -65,9 +67,9 @@ std::string indicator_status(const std::vector<indicator>& xs) {
   return all_optimal ? "optimal" : "good";
 }
 
-int overall_score(const std::vector<indicator>& xs) {
+std::optional<int> overall_score(const std::vector<indicator>& xs) {
   if (xs.empty())
-    return 100;
+    return std::nullopt;
   double sum = 0, min = 100;
   for (const auto& x : xs) {
     auto s = indicator_score(x);
@@ -169,7 +171,7 @@ std::vector<std::string> recommendations_of(const snapshot& s, const summary_sql
       if (f && f->warning && f->warning->at && f->trend > 0)
         out.push_back(fmt::format(
           "Memory usage is rising {:.2f} points a day and would reach the {:.0f}% warning "
-          "threshold around {} ",
+          "threshold around {}",
           f->trend * 86400, mem_warning,
           iso8601(sys_ms{std::chrono::seconds(*f->warning->at)}).substr(0, 10)));
     }
@@ -187,7 +189,8 @@ std::string render_summary(const snapshot_ptr& current, const summary_sql_data& 
   auto indicators = indicators_of(s);
   boost::json::object out;
   out["status"] = indicator_status(indicators);
-  out["score"] = overall_score(indicators);
+  auto score = overall_score(indicators);
+  out["score"] = score ? boost::json::value(*score) : nullptr;
   boost::json::object metrics;
   metrics["responseTime"] = s.api.available() ? boost::json::value(round2(s.api.value->average_response_time)) : nullptr;
   metrics["memoryUsage"] = s.system.available() ? boost::json::value(round2(s.system.value->memory.percentage)) : nullptr;

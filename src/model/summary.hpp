@@ -23,11 +23,12 @@ struct indicator {
 double indicator_score(const indicator& x) noexcept;
 
 /// "optimal" (every indicator at or better than optimal), "good", "degraded" (some past
-/// warning) or "critical" (some past critical).
+/// warning), "critical" (some past critical), or "unknown" when no indicator has data.
 std::string indicator_status(const std::vector<indicator>& xs);
 
-/// The overall score: the mean of the mean and the minimum of the indicator scores, rounded.
-int overall_score(const std::vector<indicator>& xs);
+/// The overall score: the mean of the mean and the minimum of the indicator scores, rounded;
+/// nullopt when no indicator has data (no data is not perfect health).
+std::optional<int> overall_score(const std::vector<indicator>& xs);
 
 /// The indicators of a snapshot (those whose section is available and has data).
 std::vector<indicator> indicators_of(const snapshot& s);
