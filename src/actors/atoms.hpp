@@ -15,6 +15,7 @@
 
 #include "model/metrics.hpp"
 #include "model/response_cache.hpp"
+#include "model/alerts.hpp"
 #include "model/history.hpp"
 #include "model/series.hpp"
 
@@ -36,6 +37,16 @@ CAF_BEGIN_TYPE_ID_BLOCK(medianest, caf::first_custom_type_id)
   CAF_ADD_ATOM(medianest, medianest, load_atom, "load")
   /// The raw samples of the last hour of one series.
   CAF_ADD_ATOM(medianest, medianest, raw_atom, "raw")
+  /// The alert configuration.
+  CAF_ADD_ATOM(medianest, medianest, alert_config_atom, "alertcfg")
+  /// The alert log.
+  CAF_ADD_ATOM(medianest, medianest, alert_log_atom, "alertlog")
+  /// The delivery log of notifications.
+  CAF_ADD_ATOM(medianest, medianest, delivery_atom, "delivery")
+  /// The alerts firing now.
+  CAF_ADD_ATOM(medianest, medianest, active_atom, "active")
+  /// Deliver a notification (to a channel) or retry one.
+  CAF_ADD_ATOM(medianest, medianest, notify_atom, "notify")
 
 CAF_END_TYPE_ID_BLOCK(medianest)
 
@@ -84,6 +95,16 @@ struct summary_sql_data {
 /// The raw samples (unix ms, value) of one series.
 using raw_samples = std::vector<std::pair<int64_t, double>>;
 
+using alert_events = std::vector<alert_event>;
+
+/// One notification to one destination, as a channel works through it.
+struct notification_job {
+  alert_event event;
+  std::string destination;   ///< URL or e-mail address (in clear: never logged or shown)
+  std::string shown_as;      ///< the masked destination for logs and the delivery log
+  unsigned attempt = 1;
+};
+
 } // namespace medianest
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::system_sample)
@@ -101,3 +122,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::history_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::history_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::summary_sql_data)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::raw_samples)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::alert_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::alert_events)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::delivery_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::alert_notifications)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::notification_job)

@@ -89,4 +89,50 @@ using timeseries_store_actor = caf::typed_actor<
   /// Periodic flush.
   caf::reacts_to<caf::tick_atom>>;
 
+/// Owns the SQL state of alerting: the configuration document, the alert log and the
+/// delivery log. Writes are buffered while the database is down. Detached (SOCI blocks).
+using alerts_db_actor = caf::typed_actor<
+  /// The stored configuration document ("" when none was ever saved).
+  caf::replies_to<caf::get_atom, alert_config_atom>::with<std::string>,
+  /// Stores the configuration document; replies once it is in SQL.
+  caf::replies_to<caf::put_atom, alert_config_atom, std::string>::with<bool>,
+  /// Appends an event to the alert log.
+  caf::reacts_to<alert_event>,
+  /// Appends an attempt to the delivery log.
+  caf::reacts_to<delivery_record>,
+  /// The alert log since a time (unix ms), newest first, at most `limit`: rendered JSON.
+  caf::replies_to<caf::get_atom, alert_log_atom, int64_t, uint64_t>::with<std::string>,
+  /// The delivery log, newest first, at most `limit`: rendered JSON.
+  caf::replies_to<caf::get_atom, delivery_atom, uint64_t>::with<std::string>,
+  /// Retries buffered writes and reports SQL usage.
+  caf::reacts_to<caf::tick_atom>>;
+
+/// Delivers notifications of one channel kind (webhook, Discord or e-mail): retries with
+/// back-off and jitter, a circuit breaker per destination, every attempt logged. Detached
+/// (libcurl blocks).
+using notification_channel_actor = caf::typed_actor<
+  /// Deliver (or retry) one notification.
+  caf::reacts_to<notify_atom, notification_job>>;
+
+/// Turns alert events into notifications: one per state change per destination (plus the
+/// optional repeat interval for alerts that keep firing).
+using notification_dispatcher_actor = caf::typed_actor<
+  /// An alert changed state.
+  caf::reacts_to<alert_event>,
+  /// The notification settings changed.
+  caf::reacts_to<caf::put_atom, alert_notifications>,
+  /// Periodic repeat of still-firing alerts.
+  caf::reacts_to<caf::tick_atom>>;
+
+/// Evaluates every snapshot against the alert configuration; owns the configuration.
+using alert_evaluator_actor = caf::typed_actor<
+  /// A snapshot from the hub.
+  caf::reacts_to<snapshot_atom, snapshot_ptr>,
+  /// GET /alerts: the rendered configuration (secrets masked).
+  caf::replies_to<caf::get_atom, alert_config_atom>::with<std::string>,
+  /// PUT /alerts: merges, validates, stores, applies; replies the rendered new configuration.
+  caf::replies_to<caf::put_atom, alert_config_atom, std::string>::with<std::string>,
+  /// The alerts firing now.
+  caf::replies_to<caf::get_atom, active_atom>::with<alert_events>>;
+
 } // namespace medianest

@@ -137,8 +137,10 @@ void fetch_history(self_ptr self, history_query q,
 timeseries_store_actor::behavior_type
 timeseries_store(timeseries_store_actor::stateful_pointer<timeseries_store_state> self,
                  metrics_hub_actor hub, timeseries_db_actor db, response_cache_actor cache,
-                 std::chrono::milliseconds flush_interval, std::chrono::milliseconds cache_ttl) {
+                 alert_evaluator_actor alerts, std::chrono::milliseconds flush_interval,
+                 std::chrono::milliseconds cache_ttl) {
   auto& st = self->state;
+  st.alerts = std::move(alerts);
   st.hub = std::move(hub);
   st.db = std::move(db);
   st.cache = std::move(cache);
@@ -194,7 +196,13 @@ timeseries_store(timeseries_store_actor::stateful_pointer<timeseries_store_state
       self->request(self->state.db, std::chrono::seconds(10), summary_atom::value, now)
         .then(
           [self, rp, now](summary_sql_data& data) mutable {
-            rp.deliver(render_summary(self->state.latest, data, now));
+            self->request(self->state.alerts, std::chrono::seconds(5), caf::get_atom::value,
+                          active_atom::value)
+              .then(
+                [self, rp, now, data](const alert_events& active) mutable {
+                  rp.deliver(render_summary(self->state.latest, data, now, active));
+                },
+                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
           },
           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
       return rp;

@@ -25,6 +25,8 @@ struct timeseries_store_state {
   timeseries_db_actor db;
   response_cache_actor cache;
   metrics_hub_actor hub;
+  /// Knows the active alerts for /summary (set once the evaluator exists).
+  alert_evaluator_actor alerts;
   std::chrono::milliseconds flush_interval{10'000};
   std::chrono::milliseconds cache_ttl{1'000};
   source_health health{"time-series store", std::chrono::seconds(10)};
@@ -37,6 +39,7 @@ inline constexpr size_t max_unsent = 100'000;
 timeseries_store_actor::behavior_type
 timeseries_store(timeseries_store_actor::stateful_pointer<timeseries_store_state> self,
                  metrics_hub_actor hub, timeseries_db_actor db, response_cache_actor cache,
-                 std::chrono::milliseconds flush_interval, std::chrono::milliseconds cache_ttl);
+                 alert_evaluator_actor alerts, std::chrono::milliseconds flush_interval,
+                 std::chrono::milliseconds cache_ttl);
 
 } // namespace medianest

@@ -222,6 +222,41 @@ std::vector<option_spec> serve_options() {
        o.serve.history_cache_ttl = std::chrono::milliseconds(n);
        return std::string{};
      }},
+    {"instance", "NAME", "names this daemon in notifications", "the host name",
+     [](std::string_view v, cli_outcome& o) {
+       o.serve.instance = std::string{v};
+       return std::string{};
+     }},
+    {"smtp-url", "URL", "SMTP server for e-mail alerts: smtp://HOST:PORT or smtps://USER:PASS@HOST",
+     "none",
+     [](std::string_view v, cli_outcome& o) {
+       if (v.rfind("smtp://", 0) != 0 && v.rfind("smtps://", 0) != 0)
+         return "expected smtp:// or smtps://, got '" + std::string{v} + "'";
+       o.serve.smtp_url = std::string{v};
+       return std::string{};
+     }},
+    {"smtp-from", "ADDRESS", "sender address of e-mail alerts", "medianest-perf@localhost",
+     [](std::string_view v, cli_outcome& o) {
+       if (v.find('@') == std::string_view::npos)
+         return "expected an e-mail address, got '" + std::string{v} + "'";
+       o.serve.smtp_from = std::string{v};
+       return std::string{};
+     }},
+    {"discord-webhook", "URL", "Discord webhook URL for alerts (used when alerts enable discord)",
+     "none",
+     [](std::string_view v, cli_outcome& o) {
+       if (v.rfind("https://", 0) != 0 && v.rfind("http://", 0) != 0)
+         return "expected an http(s):// URL, got '" + std::string{v} + "'";
+       o.serve.discord_webhook = std::string{v};
+       return std::string{};
+     }},
+    {"notify-retry-base-ms", "MS", "first retry delay of a failed notification (doubles up to 60 s)",
+     "500",
+     [](std::string_view v, cli_outcome& o) {
+       return set_positive(v, "notify-retry-base-ms", 60'000, [&](uint64_t n) {
+         o.serve.notify_retry_base = std::chrono::milliseconds(n);
+       });
+     }},
     {"slow-query-ms", "MS", "queries slower than this count as slowQueries", "100",
      [](std::string_view v, cli_outcome& o) {
        return set_positive(v, "slow-query-ms", 3'600'000, [&](uint64_t n) {

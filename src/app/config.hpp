@@ -57,6 +57,15 @@ struct serve_config {
   std::chrono::milliseconds flush_interval{10'000};
   /// How long a rendered /history answer is served from the built-in cache (0: never).
   std::chrono::milliseconds history_cache_ttl{1'000};
+  /// Names this daemon in notifications (default: the host name).
+  std::string instance;
+  /// SMTP server for e-mail notifications (smtp://host:port or smtps://user:pass@host).
+  std::string smtp_url;
+  std::string smtp_from = "medianest-perf@localhost";
+  /// Discord webhook URL used when the alert configuration enables Discord.
+  std::string discord_webhook;
+  /// First retry delay of notifications (doubling, with jitter, up to a minute).
+  std::chrono::milliseconds notify_retry_base{500};
   /// How long roll-ups are kept per resolution.
   retention_policy retention;
 

@@ -1,6 +1,7 @@
 #include "app/daemon.hpp"
 
 #include <csignal>
+#include <unistd.h>
 #include <cstdio>
 #include <system_error>
 
@@ -8,7 +9,11 @@
 #include <caf/actor_system_config.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/alert_evaluator.hpp"
+#include "actors/alerts_db.hpp"
 #include "actors/api_collector.hpp"
+#include "actors/notification_channel.hpp"
+#include "actors/notification_dispatcher.hpp"
 #include "actors/cache_collector.hpp"
 #include "actors/database_collector.hpp"
 #include "actors/resources_collector.hpp"
@@ -50,6 +55,23 @@ http::server_config server_config_of(const serve_config& cfg) {
   out.header_timeout = cfg.header_timeout;
   out.idle_timeout = cfg.idle_timeout;
   out.shutdown_grace = cfg.shutdown_grace;
+  return out;
+}
+
+channel_settings channel_settings_of(const serve_config& cfg) {
+  channel_settings out;
+  out.instance = cfg.instance;
+  if (out.instance.empty()) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    out.instance = host;
+  }
+  out.smtp_url = cfg.smtp_url;
+  out.smtp_from = cfg.smtp_from;
+  out.retry_base = cfg.notify_retry_base;
+  // A failing destination is probed again after a pause that grows with the retry base.
+  out.breaker_cool_down = std::min<std::chrono::milliseconds>(cfg.notify_retry_base * 20,
+                                                             std::chrono::seconds(30));
   return out;
 }
 
@@ -112,16 +134,29 @@ int run_daemon(const serve_config& cfg) {
                                    connection_gauges{http_connections, nullptr},
                                    cfg.sample_interval));
   keep(system.spawn<caf::detached>(cache_collector, hub, cfg.redis, cache, cfg.sample_interval));
-  // SQL sessions: the database collector's and the time-series database's.
-  constexpr uint64_t sql_pool_size = 2;
+  // SQL sessions: the database collector's, the time-series database's and the alerts'.
+  constexpr uint64_t sql_pool_size = 3;
   auto db_collector = keep(system.spawn<caf::detached>(
     database_collector, hub, cfg.effective_database(), sql_pool_size, cfg.slow_query,
     cfg.sample_interval));
   auto ts_db = keep(system.spawn<caf::detached>(timeseries_db, cfg.effective_database(),
                                                 cfg.retention, db_collector, cfg.slow_query));
-  auto store = keep(system.spawn(timeseries_store, hub, ts_db, cache, cfg.flush_interval,
-                                 cfg.history_cache_ttl));
+  auto alerts_store = keep(system.spawn<caf::detached>(alerts_db, cfg.effective_database(),
+                                                       db_collector));
+  auto channels = channel_settings_of(cfg);
+  auto channel = [&](channel_kind kind) {
+    return keep(system.spawn<caf::detached>(notification_channel, kind, channels, alerts_store));
+  };
+  auto dispatcher = keep(system.spawn(notification_dispatcher, channel(channel_kind::webhook),
+                                      channel(channel_kind::discord),
+                                      channel(channel_kind::email)));
+  auto evaluator = keep(system.spawn(alert_evaluator, hub, alerts_store, dispatcher,
+                                     cfg.discord_webhook));
+  auto store = keep(system.spawn(timeseries_store, hub, ts_db, cache, evaluator,
+                                 cfg.flush_interval, cfg.history_cache_ttl));
   services->store = store;
+  services->alerts = evaluator;
+  services->alerts_db = alerts_store;
   services->system = &system;
 
   std::error_code ec;

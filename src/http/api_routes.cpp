@@ -8,6 +8,10 @@
 #include "app/version.hpp"
 #include "http/actor_bridge.hpp"
 #include "model/history.hpp"
+#include "model/query_string.hpp"
+
+#include <cerrno>
+#include <cstdlib>
 #include "model/time.hpp"
 
 namespace medianest::http {
@@ -70,6 +74,66 @@ handler summary(std::shared_ptr<const api_services> services) {
   };
 }
 
+/// A non-negative integer query parameter, or the default; an api_error for anything else.
+std::variant<int64_t, api_error> int_param(std::string_view query, std::string_view name,
+                                           int64_t fallback, int64_t max) {
+  std::vector<std::pair<std::string, std::string>> params;
+  std::string bad_key;
+  if (!parse_query_string(query, params, &bad_key))
+    return validation_error(bad_key.empty() ? "query" : bad_key, "invalid percent-encoding");
+  int64_t out = fallback;
+  for (const auto& [key, value] : params) {
+    if (key != name)
+      return validation_error(key, "unknown parameter '" + key + "'");
+    char* end = nullptr;
+    errno = 0;
+    auto n = std::strtoll(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || errno != 0 || n < 0 || n > max)
+      return validation_error(key, std::string{name} + " must be an integer from 0 to "
+                                     + std::to_string(max));
+    out = n;
+  }
+  return out;
+}
+
+handler alert_config_get(std::shared_ptr<const api_services> services) {
+  return [services](request_context, responder done) {
+    ask_json(*services->system, services->alerts, std::chrono::seconds(5), std::move(done),
+             caf::get_atom::value, alert_config_atom::value);
+  };
+}
+
+handler alert_config_put(std::shared_ptr<const api_services> services) {
+  return [services](request_context ctx, responder done) {
+    ask_json(*services->system, services->alerts, std::chrono::seconds(15), std::move(done),
+             caf::put_atom::value, alert_config_atom::value, std::move(ctx.request.body));
+  };
+}
+
+/// GET /alerts/events?limit=N: the alert log, newest first.
+handler alert_log(std::shared_ptr<const api_services> services) {
+  return [services](request_context ctx, responder done) {
+    auto limit = int_param(ctx.request.query, "limit", 100, 1000);
+    if (auto* err = std::get_if<api_error>(&limit))
+      return done(http_response::error(*err));
+    ask_json(*services->system, services->alerts_db, std::chrono::seconds(10), std::move(done),
+             caf::get_atom::value, alert_log_atom::value, int64_t{0},
+             static_cast<uint64_t>(std::get<int64_t>(limit)));
+  };
+}
+
+/// GET /alerts/deliveries?limit=N: every notification attempt, newest first.
+handler delivery_log(std::shared_ptr<const api_services> services) {
+  return [services](request_context ctx, responder done) {
+    auto limit = int_param(ctx.request.query, "limit", 100, 1000);
+    if (auto* err = std::get_if<api_error>(&limit))
+      return done(http_response::error(*err));
+    ask_json(*services->system, services->alerts_db, std::chrono::seconds(10), std::move(done),
+             caf::get_atom::value, delivery_atom::value,
+             static_cast<uint64_t>(std::get<int64_t>(limit)));
+  };
+}
+
 /// Answers 501 for an endpoint whose capability has not landed yet, naming the issue.
 handler not_yet(std::string what) {
   return [what = std::move(what)](request_context ctx, responder done) {
@@ -90,8 +154,10 @@ std::shared_ptr<const router> make_api_router(std::shared_ptr<const api_services
          latest_snapshot(services, &snapshot_view::rendered::resources_body));
   r->add("GET", api("/summary"), access::user, summary(services));
   r->add("GET", api("/history"), access::admin, history(services));
-  r->add("GET", api("/alerts"), access::admin, not_yet("alerts"));
-  r->add("PUT", api("/alerts"), access::admin, not_yet("alerts"));
+  r->add("GET", api("/alerts"), access::admin, alert_config_get(services));
+  r->add("PUT", api("/alerts"), access::admin, alert_config_put(services));
+  r->add("GET", api("/alerts/events"), access::admin, alert_log(services));
+  r->add("GET", api("/alerts/deliveries"), access::admin, delivery_log(services));
   r->add("POST", api("/optimize"), access::admin, not_yet("optimization supervisor"));
   r->add("GET", api("/optimize/:id"), access::admin, not_yet("optimization supervisor"));
   r->add("GET", api("/prometheus"), access::admin, not_yet("prometheus export"));

@@ -16,6 +16,10 @@ struct api_services {
   std::shared_ptr<const snapshot_view> snapshots;
   /// Answers /history and /summary.
   timeseries_store_actor store;
+  /// Owns the alert configuration (GET/PUT /alerts).
+  alert_evaluator_actor alerts;
+  /// The alert and delivery logs.
+  alerts_db_actor alerts_db;
   /// Asks actors on behalf of handlers (see ask()).
   caf::actor_system* system = nullptr;
 };

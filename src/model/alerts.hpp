@@ -66,4 +66,18 @@ struct alert_event {
   sys_ms at{};               ///< when this event happened
 };
 
+/// One attempt to deliver one alert event to one destination (the delivery log).
+struct delivery_record {
+  std::string alert_id;
+  std::string state;       ///< of the event: "firing" or "resolved"
+  std::string severity;
+  std::string channel;     ///< "webhook", "discord" or "email"
+  std::string destination; ///< masked URL or the e-mail address
+  int attempt = 1;
+  bool ok = false;
+  long status = 0;         ///< HTTP or SMTP status, 0 when no answer came
+  std::string error;
+  sys_ms at{};
+};
+
 } // namespace medianest

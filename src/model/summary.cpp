@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "model/forecast.hpp"
+#include "model/alert_log_json.hpp"
 #include "model/json.hpp"
 #include "model/metrics_json.hpp"
 #include "model/series.hpp"
@@ -183,7 +184,7 @@ std::vector<std::string> recommendations_of(const snapshot& s, const summary_sql
 }
 
 std::string render_summary(const snapshot_ptr& current, const summary_sql_data& data,
-                           int64_t now_unix) {
+                           int64_t now_unix, const std::vector<alert_event>& active) {
   snapshot empty;
   const auto& s = current ? *current : empty;
   auto indicators = indicators_of(s);
@@ -214,7 +215,10 @@ std::string render_summary(const snapshot_ptr& current, const summary_sql_data& 
   for (auto& r : recommendations_of(s, data, now_unix))
     recs.push_back(boost::json::string(r));
   out["recommendations"] = std::move(recs);
-  out["alerts"] = boost::json::array{};
+  boost::json::array alerts;
+  for (const auto& a : active)
+    alerts.push_back(alert_event_json(a));
+  out["alerts"] = std::move(alerts);
   return to_json(out);
 }
 

@@ -46,8 +46,8 @@ trend trend_of(const std::optional<double>& last, const std::optional<double>& p
 std::vector<std::string> recommendations_of(const snapshot& s, const summary_sql_data& data,
                                             int64_t now_unix);
 
-/// The `data` object of GET /summary.
+/// The `data` object of GET /summary; `active` are the alerts firing now.
 std::string render_summary(const snapshot_ptr& current, const summary_sql_data& data,
-                           int64_t now_unix);
+                           int64_t now_unix, const std::vector<alert_event>& active = {});
 
 } // namespace medianest

@@ -44,6 +44,28 @@ std::string one_line(std::string_view message) {
   return out;
 }
 
+int64_t row_int64(const soci::row& row, std::size_t column) {
+  switch (row.get_properties(column).get_data_type()) {
+    case soci::dt_integer: return row.get<int>(column);
+    case soci::dt_long_long: return row.get<long long>(column);
+    case soci::dt_unsigned_long_long:
+      return static_cast<int64_t>(row.get<unsigned long long>(column));
+    case soci::dt_double: return static_cast<int64_t>(row.get<double>(column));
+    default: return std::stoll(row.get<std::string>(column));
+  }
+}
+
+double row_double(const soci::row& row, std::size_t column) {
+  switch (row.get_properties(column).get_data_type()) {
+    case soci::dt_double: return row.get<double>(column);
+    case soci::dt_integer: return row.get<int>(column);
+    case soci::dt_long_long: return static_cast<double>(row.get<long long>(column));
+    case soci::dt_unsigned_long_long:
+      return static_cast<double>(row.get<unsigned long long>(column));
+    default: return std::stod(row.get<std::string>(column));
+  }
+}
+
 sql_session::sql_session(database_target target, std::chrono::milliseconds slow_threshold)
   : target_(std::move(target)), slow_threshold_(slow_threshold) {
   // nop

@@ -19,6 +19,13 @@ statement_kind classify_statement(std::string_view sql) noexcept;
 /// A driver message on one line (SOCI's and libpq's span several).
 std::string one_line(std::string_view message);
 
+/// A numeric column of a dynamic row as int64, whatever type the backend chose for it
+/// (SQLite reports INTEGER columns as int, PostgreSQL BIGINT as long long).
+int64_t row_int64(const soci::row& row, std::size_t column);
+
+/// A numeric column of a dynamic row as double.
+double row_double(const soci::row& row, std::size_t column);
+
 /// The one instrumented place every query of the daemon goes through: a SOCI session on
 /// SQLite or PostgreSQL that counts statements by kind, times them, counts the slow ones and
 /// the time spent busy, and reports it all as deltas (take_usage) to the database collector.

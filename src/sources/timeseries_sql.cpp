@@ -35,6 +35,31 @@ const std::vector<migration>& migrations() {
       "CREATE TABLE rollup_sketches (metric TEXT NOT NULL, resolution INTEGER NOT NULL, "
       "bucket_start BIGINT NOT NULL, sketch TEXT NOT NULL, "
       "PRIMARY KEY (metric, resolution, bucket_start))"}},
+    {2,
+     {"CREATE TABLE alert_config (id INTEGER PRIMARY KEY, document TEXT NOT NULL, "
+      "updated_at INTEGER NOT NULL)",
+      "CREATE TABLE alert_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL, "
+      "metric TEXT NOT NULL, severity TEXT NOT NULL, state TEXT NOT NULL, value REAL NOT NULL, "
+      "threshold REAL NOT NULL, started_at INTEGER NOT NULL, resolved_at INTEGER, "
+      "at INTEGER NOT NULL)",
+      "CREATE INDEX alert_events_at ON alert_events (at)",
+      "CREATE TABLE deliveries (seq INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL, "
+      "state TEXT NOT NULL, severity TEXT NOT NULL, channel TEXT NOT NULL, "
+      "destination TEXT NOT NULL, attempt INTEGER NOT NULL, ok INTEGER NOT NULL, "
+      "status INTEGER NOT NULL, error TEXT NOT NULL, at INTEGER NOT NULL)",
+      "CREATE INDEX deliveries_at ON deliveries (at)"},
+     {"CREATE TABLE alert_config (id INTEGER PRIMARY KEY, document TEXT NOT NULL, "
+      "updated_at BIGINT NOT NULL)",
+      "CREATE TABLE alert_events (seq BIGSERIAL PRIMARY KEY, alert_id TEXT NOT NULL, "
+      "metric TEXT NOT NULL, severity TEXT NOT NULL, state TEXT NOT NULL, "
+      "value DOUBLE PRECISION NOT NULL, threshold DOUBLE PRECISION NOT NULL, "
+      "started_at BIGINT NOT NULL, resolved_at BIGINT, at BIGINT NOT NULL)",
+      "CREATE INDEX alert_events_at ON alert_events (at)",
+      "CREATE TABLE deliveries (seq BIGSERIAL PRIMARY KEY, alert_id TEXT NOT NULL, "
+      "state TEXT NOT NULL, severity TEXT NOT NULL, channel TEXT NOT NULL, "
+      "destination TEXT NOT NULL, attempt INTEGER NOT NULL, ok INTEGER NOT NULL, "
+      "status INTEGER NOT NULL, error TEXT NOT NULL, at BIGINT NOT NULL)",
+      "CREATE INDEX deliveries_at ON deliveries (at)"}},
   };
   return all;
 }

@@ -233,7 +233,8 @@ TEST_CASE("SIGTERM finishes the request in flight / closes idle connections and 
   client.join();
   CHECK(code == 0);
   CHECK(took < std::chrono::seconds(5));
-  CHECK(reply.rfind("HTTP/1.1 501", 0) == 0);
+  // The request completed (its body is not a JSON document: 400) before the daemon exited.
+  CHECK(reply.rfind("HTTP/1.1 400", 0) == 0);
   CHECK(reply.find("Connection: close") != std::string::npos);
   auto log = d.log();
   CHECK(log.find("stopped accepting") != std::string::npos);

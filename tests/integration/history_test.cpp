@@ -228,7 +228,7 @@ TEST_CASE("history is stored in PostgreSQL when it is the configured database") 
     auto rows = run_command("psql '" + db_url + "' -tAc \"SELECT count(*) FROM rollups WHERE metric = 'response_time'\"");
     CHECK(std::stoi(rows) >= 3); // 1m, 5m and 1h buckets
     auto version = run_command("psql '" + db_url + "' -tAc 'SELECT max(version) FROM schema_migrations'");
-    CHECK(version == "1");
+    CHECK(version == "2");
   }
   run_command("psql '" + pg_url + "' -qc 'DROP DATABASE IF EXISTS " + db_name + " WITH (FORCE)' 2>&1");
 }

@@ -1,0 +1,111 @@
+#include "actors/alert_evaluator.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "model/alert_config_json.hpp"
+#include "model/json.hpp"
+
+namespace medianest {
+
+namespace {
+
+using self_ptr = alert_evaluator_actor::stateful_pointer<alert_evaluator_state>;
+
+void publish(self_ptr self, const alert_event& e) {
+  auto& st = self->state;
+  spdlog::info("alert {} {} {} {} (value {}, threshold {})", e.id, e.metric, e.severity, e.state,
+               e.value, e.threshold);
+  self->send(st.db, e);
+  self->send(st.dispatcher, e);
+}
+
+/// Installs a configuration: thresholds into the rules (publishing what that changes) and
+/// notification settings into the dispatcher.
+void apply(self_ptr self, alert_config cfg) {
+  auto& st = self->state;
+  st.config = cfg;
+  for (const auto& e : st.rules.configure(cfg))
+    publish(self, e);
+  // The configured Discord URL stays out of the stored document: the flag may change.
+  auto notifications = cfg.notifications;
+  if (notifications.discord_url.empty())
+    notifications.discord_url = st.default_discord_url;
+  self->send(st.dispatcher, caf::put_atom::value, std::move(notifications));
+}
+
+std::string rendered(const alert_config& cfg) {
+  return to_json(alert_config_to_json(cfg));
+}
+
+} // namespace
+
+alert_evaluator_actor::behavior_type
+alert_evaluator(alert_evaluator_actor::stateful_pointer<alert_evaluator_state> self,
+                metrics_hub_actor hub, alerts_db_actor db,
+                notification_dispatcher_actor dispatcher, std::string default_discord_url) {
+  auto& st = self->state;
+  st.hub = std::move(hub);
+  st.db = std::move(db);
+  st.dispatcher = std::move(dispatcher);
+  st.default_discord_url = std::move(default_discord_url);
+  auto start = [self] {
+    self->send(self->state.hub, caf::subscribe_atom::value, caf::actor_cast<caf::actor>(self));
+  };
+  self->request(st.db, std::chrono::seconds(30), caf::get_atom::value, alert_config_atom::value)
+    .then(
+      [self, start](const std::string& doc) {
+        auto cfg = doc.empty() ? std::optional<alert_config>{alert_config{}}
+                               : alert_config_from_storage(doc);
+        if (!cfg) {
+          spdlog::error("the stored alert configuration cannot be read; using the defaults");
+          cfg = alert_config{};
+        }
+        apply(self, std::move(*cfg));
+        start();
+      },
+      [self, start](const caf::error& err) {
+        spdlog::warn("alert configuration not loaded ({}); using the defaults",
+                     from_caf_error(err).message);
+        apply(self, alert_config{});
+        start();
+      });
+  return {
+    [self](snapshot_atom, const snapshot_ptr& snap) {
+      auto& st = self->state;
+      if (!st.config.enabled)
+        return;
+      for (const auto& o : observations_of(*snap, st.config))
+        for (const auto& e : st.rules.observe(o))
+          publish(self, e);
+    },
+    [self](caf::get_atom, alert_config_atom) { return rendered(self->state.config); },
+    [self](caf::put_atom, alert_config_atom, const std::string& body) -> caf::result<std::string> {
+      auto& st = self->state;
+      // `"discord": true` may rely on the daemon's --discord-webhook, which is not stored.
+      auto current = st.config;
+      bool discord_from_flag = current.notifications.discord_url.empty();
+      if (discord_from_flag)
+        current.notifications.discord_url = st.default_discord_url;
+      auto merged = merge_alert_config(current, body);
+      if (auto* err = std::get_if<api_error>(&merged))
+        return to_caf_error(*err);
+      auto cfg = std::get<alert_config>(std::move(merged));
+      if (discord_from_flag && cfg.notifications.discord_url == st.default_discord_url)
+        cfg.notifications.discord_url.clear();
+      auto rp = self->make_response_promise<std::string>();
+      self->request(self->state.db, std::chrono::seconds(10), caf::put_atom::value,
+                    alert_config_atom::value, alert_config_to_storage(cfg))
+        .then(
+          [self, rp, cfg](bool) mutable {
+            apply(self, cfg);
+            rp.deliver(rendered(self->state.config));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
+    [self](caf::get_atom, active_atom) { return self->state.rules.active(); },
+  };
+}
+
+} // namespace medianest
