@@ -590,8 +590,12 @@ TEST_CASE("alert_rules observations_of reads the expected metrics from a snapsho
         {"cpuUsage", 37.5, T0 + 2},
         {"cacheHitRate", 0.83, T0 + 3},
         {"responseTime:Authentication", 250, T0 + 1},
+        // The list of slowest endpoints is full: a category with no route in it is at most
+        // as slow as the fastest listed route (120 ms), which lets its alert resolve.
+        {"responseTime:Search", 120, T0 + 1},
         {"responseTime:Media Requests", 260, T0 + 1},
         {"responseTime:Dashboard", 120, T0 + 1},
+        {"responseTime:Admin Operations", 120, T0 + 1},
     };
     REQUIRE(obs.size() == want.size());
     for (size_t i = 0; i < want.size(); ++i) {
@@ -622,10 +626,18 @@ TEST_CASE("alert_rules observations_of reads the expected metrics from a snapsho
     CHECK(obs[2].metric == "cacheHitRate");
   }
 
+  SECTION("a category absent from a short list of slowest endpoints has no observation") {
+    s.api.value->slowest_endpoints.resize(3);
+    auto obs = observations_of(s, cfg);
+    CHECK(find_obs(obs, "responseTime:Search") == nullptr);
+    CHECK(find_obs(obs, "responseTime:Dashboard") == nullptr);
+    REQUIRE(find_obs(obs, "responseTime:Authentication"));
+  }
+
   SECTION("no cache gets: no cache hit rate") {
     s.cache.value->gets = 0;
     auto obs = observations_of(s, cfg);
-    CHECK(obs.size() == 7);
+    CHECK(obs.size() == 9);
     CHECK(find_obs(obs, "cacheHitRate") == nullptr);
   }
 

@@ -373,7 +373,7 @@ TEST_CASE("alert config PUT rejects wrong types", "[alert_config_json]") {
 TEST_CASE("alert config PUT rejects thresholds out of range or order", "[alert_config_json]") {
   check_rejected({
     {R"({"thresholds":{"responseTime":{"warning":-1}}})", "thresholds.responseTime.warning"},
-    {R"({"thresholds":{"responseTime":{"warning":1e400}})", "thresholds.responseTime.warning"},
+    {R"({"thresholds":{"responseTime":{"warning":1e400}}})", "thresholds.responseTime.warning"},
     {R"({"thresholds":{"responseTime":{"critical":-1e400}}})", "thresholds.responseTime.critical"},
     {R"({"thresholds":{"responseTime":{"warning":900}}})", "thresholds.responseTime.warning"},
     {R"({"thresholds":{"responseTime":{"critical":450}}})", "thresholds.responseTime.critical"},
@@ -521,7 +521,7 @@ TEST_CASE("alert config storage round trip keeps every field and URLs in clear",
   }
   SECTION("odd doubles survive") {
     auto c = custom_config();
-    c.error_rate.warning = 0.1 + 0.2;
+    c.error_rate.critical = 0.1 + 0.2;
     c.response_time = {123.456789, 1e6, "ms", 86400};
     auto back = alert_config_from_storage(alert_config_to_storage(c));
     REQUIRE(back);
