@@ -77,7 +77,8 @@ bool has_space_or_control(std::string_view s) {
 
 bool iequals(std::string_view a, std::string_view b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
   });
 }
 
@@ -104,8 +105,10 @@ bool valid_authority(std::string_view a) {
       return false;
     host = a.substr(1, close - 1);
     tail = a.substr(close + 1);
-    if (!std::all_of(host.begin(), host.end(),
-                     [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.'; }))
+    auto ipv6_char = [](char c) {
+      return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+    };
+    if (!std::all_of(host.begin(), host.end(), ipv6_char))
       return false;
   } else {
     auto colon = a.find(':');
@@ -187,9 +190,11 @@ std::optional<double> as_double(const json::value& v) {
 std::optional<int64_t> as_integer(const json::value& v) {
   if (auto p = v.if_int64())
     return *p;
-  if (auto p = v.if_uint64(); p && *p <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+  constexpr auto int64_max = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  if (auto p = v.if_uint64(); p && *p <= int64_max)
     return static_cast<int64_t>(*p);
-  if (auto p = v.if_double(); p && std::isfinite(*p) && std::trunc(*p) == *p && std::fabs(*p) < 9e15)
+  auto p = v.if_double();
+  if (p && std::isfinite(*p) && std::trunc(*p) == *p && std::fabs(*p) < 9e15)
     return static_cast<int64_t>(*p);
   return std::nullopt;
 }
@@ -247,7 +252,8 @@ failure read_optional_url(const json::value& v, const std::string& path, std::st
 failure check_unit(const json::value& v, const std::string& path, std::string_view unit) {
   auto s = v.if_string();
   if (!s || *s != unit)
-    return validation_error(path, fmt::format("{} is always \"{}\" and cannot be changed", path, unit));
+    return validation_error(path,
+                            fmt::format("{} is always \"{}\" and cannot be changed", path, unit));
   return std::nullopt;
 }
 
@@ -326,7 +332,8 @@ failure read_name(const json::value& v, const std::string& path, std::string& ou
   return std::nullopt;
 }
 
-failure check_category(const json::object& obj, const endpoint_category& cat, const std::string& path) {
+failure check_category(const json::object& obj, const endpoint_category& cat,
+                       const std::string& path) {
   for (std::string_view key : {"name", "target", "warning", "critical", "routes"})
     if (!obj.contains(key))
       return validation_error(join(path, key), join(path, key) + " is required");
@@ -375,7 +382,8 @@ failure apply_categories(const json::value& v, alert_config& c) {
       return err;
     auto same = [&](const endpoint_category& o) { return o.name == cat.name; };
     if (std::any_of(list.begin(), list.end(), same))
-      return validation_error(join(at_index(path, i), "name"), "category '" + cat.name + "' is given twice");
+      return validation_error(join(at_index(path, i), "name"),
+                              "category '" + cat.name + "' is given twice");
     list.push_back(std::move(cat));
   }
   c.categories = std::move(list);

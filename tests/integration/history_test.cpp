@@ -35,7 +35,7 @@ int64_t total_count(const json::object& history) {
 json::object wait_for_requests(daemon_process& d, http_client& c, const std::string& token,
                                int64_t n) {
   json::object data;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   do {
     data = data_of(c.get(d.base_url() + history_path + "?period=1h&granularity=1m",
                          {bearer(token)}));

@@ -36,7 +36,7 @@ json::object data_of(const http_result& r) {
 template <class Pred>
 json::object wait_for(daemon_process& d, http_client& c, const std::string& token,
                       const std::string& path, Pred ready,
-                      std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
+                      std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   json::object data;
   while (true) {

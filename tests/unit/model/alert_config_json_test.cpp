@@ -105,7 +105,8 @@ struct bad_case {
   std::string field;
 };
 
-void check_rejected(const std::vector<bad_case>& cases, const alert_config& current = custom_config()) {
+void check_rejected(const std::vector<bad_case>& cases,
+                    const alert_config& current = custom_config()) {
   for (const auto& c : cases) {
     INFO("body: " << c.body);
     CHECK(error_field(current, c.body) == c.field);
@@ -274,7 +275,8 @@ TEST_CASE("alert config PUT accepts the documented forms", "[alert_config_json]"
     CHECK(after.error_rate.warning == before.error_rate.warning);
   }
   SECTION("cacheHitRate warning lies above critical") {
-    auto after = merged(before, R"({"thresholds":{"cacheHitRate":{"warning":0.9,"critical":0.6}}})");
+    auto after =
+      merged(before, R"({"thresholds":{"cacheHitRate":{"warning":0.9,"critical":0.6}}})");
     CHECK(after.cache_hit_rate.warning == 0.9);
     CHECK(after.cache_hit_rate.critical == 0.6);
   }
@@ -286,7 +288,8 @@ TEST_CASE("alert config PUT accepts the documented forms", "[alert_config_json]"
   SECTION("webhook null or empty removes it") {
     CHECK(merged(before, R"({"notifications":{"webhook":null}})").notifications.webhook.empty());
     CHECK(merged(before, R"({"notifications":{"webhook":""}})").notifications.webhook.empty());
-    auto set = merged(alert_config{}, R"({"notifications":{"webhook":"http://10.0.0.5:8080/hook"}})");
+    auto set =
+      merged(alert_config{}, R"({"notifications":{"webhook":"http://10.0.0.5:8080/hook"}})");
     CHECK(set.notifications.webhook == "http://10.0.0.5:8080/hook");
   }
   SECTION("discord false keeps the URL and true uses it again") {
@@ -298,8 +301,8 @@ TEST_CASE("alert config PUT accepts the documented forms", "[alert_config_json]"
     CHECK(on.notifications.discord_url == discord_url);
   }
   SECTION("discord given as a URL enables it with that URL") {
-    auto after = merged(alert_config{},
-                        R"({"notifications":{"discord":"https://discord.com/api/webhooks/1/abc"}})");
+    auto after = merged(
+      alert_config{}, R"({"notifications":{"discord":"https://discord.com/api/webhooks/1/abc"}})");
     CHECK(after.notifications.discord == true);
     CHECK(after.notifications.discord_url == "https://discord.com/api/webhooks/1/abc");
   }
@@ -451,29 +454,45 @@ TEST_CASE("alert config PUT rejects bad webhook and discord URLs", "[alert_confi
 
 TEST_CASE("alert config PUT rejects bad endpoint categories", "[alert_config_json]") {
   auto cats = [](const std::string& second) {
-    return R"({"endpointCategories":[{"name":"A","target":1,"warning":2,"critical":3,"routes":["/a"]},)" +
+    return R"({"endpointCategories":[)"
+           R"({"name":"A","target":1,"warning":2,"critical":3,"routes":["/a"]},)" +
            second + "]}";
   };
   check_rejected({
-    {cats(R"({"target":1,"warning":2,"critical":3,"routes":["/b"]})"), "endpointCategories[1].name"},
-    {cats(R"({"name":"","target":1,"warning":2,"critical":3,"routes":["/b"]})"), "endpointCategories[1].name"},
-    {cats(R"({"name":7,"target":1,"warning":2,"critical":3,"routes":["/b"]})"), "endpointCategories[1].name"},
-    {cats(R"({"name":"A","target":1,"warning":2,"critical":3,"routes":["/b"]})"), "endpointCategories[1].name"},
-    {cats(R"({"name":"B","warning":2,"critical":3,"routes":["/b"]})"), "endpointCategories[1].target"},
+    {cats(R"({"target":1,"warning":2,"critical":3,"routes":["/b"]})"),
+     "endpointCategories[1].name"},
+    {cats(R"({"name":"","target":1,"warning":2,"critical":3,"routes":["/b"]})"),
+     "endpointCategories[1].name"},
+    {cats(R"({"name":7,"target":1,"warning":2,"critical":3,"routes":["/b"]})"),
+     "endpointCategories[1].name"},
+    {cats(R"({"name":"A","target":1,"warning":2,"critical":3,"routes":["/b"]})"),
+     "endpointCategories[1].name"},
+    {cats(R"({"name":"B","warning":2,"critical":3,"routes":["/b"]})"),
+     "endpointCategories[1].target"},
     {cats(R"({"name":"B","target":1,"warning":2,"critical":3})"), "endpointCategories[1].routes"},
-    {cats(R"({"name":"B","target":"1","warning":2,"critical":3,"routes":["/b"]})"), "endpointCategories[1].target"},
-    {cats(R"({"name":"B","target":-1,"warning":2,"critical":3,"routes":["/b"]})"), "endpointCategories[1].target"},
-    {cats(R"({"name":"B","target":3,"warning":2,"critical":4,"routes":["/b"]})"), "endpointCategories[1].target"},
-    {cats(R"({"name":"B","target":1,"warning":3,"critical":3,"routes":["/b"]})"), "endpointCategories[1].warning"},
-    {cats(R"({"name":"B","target":1,"warning":2,"critical":1e400,"routes":["/b"]})"), "endpointCategories[1].critical"},
-    {cats(R"({"name":"B","target":1,"warning":2,"critical":3,"routes":"/b"})"), "endpointCategories[1].routes"},
-    {cats(R"({"name":"B","target":1,"warning":2,"critical":3,"routes":["/b","api/*"]})"), "endpointCategories[1].routes[1]"},
-    {cats(R"({"name":"B","target":1,"warning":2,"critical":3,"routes":[5]})"), "endpointCategories[1].routes[0]"},
-    {cats(R"({"name":"B","target":1,"warning":2,"critical":3,"routes":[""]})"), "endpointCategories[1].routes[0]"},
-    {cats(R"({"name":"B","target":1,"warning":2,"critical":3,"routes":["/a b"]})"), "endpointCategories[1].routes[0]"},
+    {cats(R"({"name":"B","target":"1","warning":2,"critical":3,"routes":["/b"]})"),
+     "endpointCategories[1].target"},
+    {cats(R"({"name":"B","target":-1,"warning":2,"critical":3,"routes":["/b"]})"),
+     "endpointCategories[1].target"},
+    {cats(R"({"name":"B","target":3,"warning":2,"critical":4,"routes":["/b"]})"),
+     "endpointCategories[1].target"},
+    {cats(R"({"name":"B","target":1,"warning":3,"critical":3,"routes":["/b"]})"),
+     "endpointCategories[1].warning"},
+    {cats(R"({"name":"B","target":1,"warning":2,"critical":1e400,"routes":["/b"]})"),
+     "endpointCategories[1].critical"},
+    {cats(R"({"name":"B","target":1,"warning":2,"critical":3,"routes":"/b"})"),
+     "endpointCategories[1].routes"},
+    {cats(R"({"name":"B","target":1,"warning":2,"critical":3,"routes":["/b","api/*"]})"),
+     "endpointCategories[1].routes[1]"},
+    {cats(R"({"name":"B","target":1,"warning":2,"critical":3,"routes":[5]})"),
+     "endpointCategories[1].routes[0]"},
+    {cats(R"({"name":"B","target":1,"warning":2,"critical":3,"routes":[""]})"),
+     "endpointCategories[1].routes[0]"},
+    {cats(R"({"name":"B","target":1,"warning":2,"critical":3,"routes":["/a b"]})"),
+     "endpointCategories[1].routes[0]"},
   });
-  CHECK(error_field(custom_config(), cats(R"({"name":"B","target":2,"warning":2,"critical":3,"routes":["/b"]})"))
-          .empty());
+  auto target_at_warning = R"({"name":"B","target":2,"warning":2,"critical":3,"routes":["/b"]})";
+  CHECK(error_field(custom_config(), cats(target_at_warning)).empty());
 }
 
 TEST_CASE("alert config PUT applies all or nothing", "[alert_config_json]") {
@@ -531,6 +550,7 @@ TEST_CASE("alert config storage round trip keeps every field and URLs in clear",
     CHECK(!alert_config_from_storage(""));
     CHECK(!alert_config_from_storage("[]"));
     CHECK(!alert_config_from_storage(R"({"enabled":"yes"})"));
-    CHECK(!alert_config_from_storage(R"({"thresholds":{"errorRate":{"warning":0.5,"critical":0.1}}})"));
+    CHECK(!alert_config_from_storage(
+      R"({"thresholds":{"errorRate":{"warning":0.5,"critical":0.1}}})"));
   }
 }
