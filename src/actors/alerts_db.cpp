@@ -19,19 +19,7 @@ caf::error unavailable(const std::string& what) {
 }
 
 bool ready(alerts_db_state& st, std::string& error) {
-  if (!st.session->is_open()) {
-    st.migrated = false;
-    if (!st.session->open(error))
-      return false;
-  }
-  if (!st.migrated) {
-    if (!sources::migrate(*st.session, error)) {
-      st.session->close();
-      return false;
-    }
-    st.migrated = true;
-  }
-  return true;
+  return sources::ensure_schema(*st.session, st.migrated, error);
 }
 
 /// Writes buffered log entries in order; stops at the first failure.

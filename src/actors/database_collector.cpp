@@ -134,16 +134,10 @@ database_collector(database_collector_actor::stateful_pointer<database_collector
       auto& st = self->state;
       ++st.ticks;
       std::string error;
-      std::chrono::milliseconds next;
-      if (auto sample = sample_database(st, error)) {
-        self->send(st.hub, std::move(*sample));
-        next = st.health.succeeded();
-      } else {
+      auto sample = sample_database(st, error);
+      if (!sample)
         st.session->close();
-        self->send(st.hub, unavailable_atom::value, section_kind::database, error);
-        next = st.health.failed(error);
-      }
-      self->delayed_send(self, next, caf::tick_atom::value);
+      report_sample(self, st.hub, st.health, section_kind::database, std::move(sample), error);
     },
     [self](sql_usage_atom, const sql_usage& usage) {
       accumulate(self->state.totals, usage);

@@ -69,15 +69,8 @@ resources_collector(collector_actor::stateful_pointer<resources_collector_state>
     [self](caf::tick_atom) {
       auto& st = self->state;
       std::string error;
-      std::chrono::milliseconds next;
-      if (auto sample = sample_resources(st, error)) {
-        self->send(st.hub, std::move(*sample));
-        next = st.health.succeeded();
-      } else {
-        self->send(st.hub, unavailable_atom::value, section_kind::resources, error);
-        next = st.health.failed(error);
-      }
-      self->delayed_send(self, next, caf::tick_atom::value);
+      auto sample = sample_resources(st, error);
+      report_sample(self, st.hub, st.health, section_kind::resources, std::move(sample), error);
     },
   };
 }

@@ -3,7 +3,11 @@
 #include <chrono>
 #include <string>
 
+#include <optional>
+
 #include <spdlog/spdlog.h>
+
+#include "actors/atoms.hpp"
 
 namespace medianest {
 
@@ -53,5 +57,21 @@ private:
   unsigned failures_ = 0;
   std::string last_error_;
 };
+
+/// Sends a collector's sample to the hub, or marks its section unavailable, and schedules the
+/// next tick after the interval or the back-off.
+template <class Self, class Hub, class Sample>
+void report_sample(Self* self, Hub& hub, source_health& health, section_kind kind,
+                   std::optional<Sample> sample, const std::string& error) {
+  std::chrono::milliseconds next;
+  if (sample) {
+    self->send(hub, std::move(*sample));
+    next = health.succeeded();
+  } else {
+    self->send(hub, unavailable_atom::value, kind, error);
+    next = health.failed(error);
+  }
+  self->delayed_send(self, next, caf::tick_atom::value);
+}
 
 } // namespace medianest

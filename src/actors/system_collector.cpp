@@ -43,15 +43,8 @@ system_collector(collector_actor::stateful_pointer<system_collector_state> self,
     [self](caf::tick_atom) {
       auto& st = self->state;
       std::string error;
-      std::chrono::milliseconds next;
-      if (auto sample = sample_system(st.cpu, st.disk_path, error)) {
-        self->send(st.hub, std::move(*sample));
-        next = st.health.succeeded();
-      } else {
-        self->send(st.hub, unavailable_atom::value, section_kind::system, error);
-        next = st.health.failed(error);
-      }
-      self->delayed_send(self, next, caf::tick_atom::value);
+      auto sample = sample_system(st.cpu, st.disk_path, error);
+      report_sample(self, st.hub, st.health, section_kind::system, std::move(sample), error);
     },
   };
 }

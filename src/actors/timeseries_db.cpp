@@ -18,21 +18,8 @@ caf::error unavailable(const std::string& what) {
   return to_caf_error({errc::resource_exhausted, "history database unavailable: " + what, {}, 5u});
 }
 
-/// Opens and migrates on first use and after a failure.
 bool ensure_ready(timeseries_db_state& st, std::string& error) {
-  if (!st.session->is_open()) {
-    st.migrated = false;
-    if (!st.session->open(error))
-      return false;
-  }
-  if (!st.migrated) {
-    if (!sources::migrate(*st.session, error)) {
-      st.session->close();
-      return false;
-    }
-    st.migrated = true;
-  }
-  return true;
+  return sources::ensure_schema(*st.session, st.migrated, error);
 }
 
 /// Merged sketch of [from, to): 1h buckets for whole hours, the query's resolution at the

@@ -124,7 +124,9 @@ std::vector<option_spec> serve_options() {
        o.serve.redis = parse_redis_url(v, err);
        return err;
      }},
-    {"upstream", "URL", "HTTP API to proxy and measure (gateway mode): http://HOST:PORT", "none",
+    {"upstream", "URL",
+     "HTTP API to proxy and measure (gateway mode; NOT YET IMPLEMENTED: accepted and ignored)",
+     "none",
      [](std::string_view v, cli_outcome& o) {
        if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0)
          return "expected an http:// or https:// URL, got '" + std::string{v} + "'";

@@ -92,6 +92,9 @@ int run_daemon(const serve_config& cfg) {
   std::signal(SIGPIPE, SIG_IGN);
   auto access_log = configure_logging(cfg.log_level, cfg.log_format, cfg.access_log);
   spdlog::info("medianest-perf {} starting", version);
+  if (!cfg.upstream.empty())
+    spdlog::warn("--upstream is accepted but gateway mode is not implemented yet: nothing is "
+                 "proxied");
   std::string error;
   if (!ensure_data_dir(cfg.data_dir, error)) {
     spdlog::critical("{}", error);

@@ -15,7 +15,7 @@ std::string iso8601(sys_ms t) {
   }
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  char buf[32];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rem);
   return buf;
@@ -23,7 +23,7 @@ std::string iso8601(sys_ms t) {
 
 void append_iso8601_seconds(std::string& out, int64_t unix_seconds) {
   thread_local int64_t cached_day = INT64_MIN;
-  thread_local char date[16];
+  thread_local char date[32];
   auto day = unix_seconds >= 0 ? unix_seconds / 86400 : (unix_seconds - 86399) / 86400;
   if (day != cached_day) {
     auto t = static_cast<std::time_t>(day * 86400);

@@ -484,7 +484,8 @@ std::string email_message(const alert_event& e, std::string_view instance, std::
     line_length += address.size();
   }
   header("To", to_value);
-  header("Subject", encode_header_value("[" + std::string(product) + "] " + alert_summary(e)));
+  // The metric may hold a category name from the configuration: keep it on one line.
+  header("Subject", encode_header_value(one_line("[" + std::string(product) + "] " + alert_summary(e))));
   const auto now = std::chrono::system_clock::now();
   header("Date", rfc5322_date(now));
   char token[24];

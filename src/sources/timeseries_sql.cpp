@@ -110,6 +110,22 @@ bool migrate(sql_session& db, std::string& error) {
   return true;
 }
 
+bool ensure_schema(sql_session& db, bool& migrated, std::string& error) {
+  if (!db.is_open()) {
+    migrated = false;
+    if (!db.open(error))
+      return false;
+  }
+  if (!migrated) {
+    if (!migrate(db, error)) {
+      db.close();
+      return false;
+    }
+    migrated = true;
+  }
+  return true;
+}
+
 bool upsert_rollups(sql_session& db, const std::vector<rollup_row>& rows, std::string& error) {
   if (rows.empty())
     return true;

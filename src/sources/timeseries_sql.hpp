@@ -15,6 +15,10 @@ inline constexpr int schema_version = 2;
 /// Creates or upgrades the schema (versioned migrations recorded in schema_migrations).
 bool migrate(sql_session& db, std::string& error);
 
+/// Opens the session if needed and migrates once per connection (`migrated` tracks it): what
+/// every SQL-owning actor does before each use, so that it reconnects after an outage.
+bool ensure_schema(sql_session& db, bool& migrated, std::string& error);
+
 /// Writes roll-ups in one transaction: an insert, or an update of the same bucket.
 bool upsert_rollups(sql_session& db, const std::vector<rollup_row>& rows, std::string& error);
 

@@ -300,6 +300,13 @@ TEST_CASE("email message has the headers and CRLF line endings", "[notify]") {
     CHECK(crlf_only(evil));
     CHECK(evil.find("\r\nBcc:") == std::string::npos);
     CHECK(evil.find("\r\nX-Evil:") == std::string::npos);
+
+    alert_event e = firing_critical();
+    e.metric = "responseTime:x\r\nBcc: victim@example.com";  // a category name from PUT /alerts
+    const std::string category = email_message(e, "", "perf@example.com", {"ops@example.com"});
+    INFO(category);
+    CHECK(crlf_only(category));
+    CHECK(category.find("\r\nBcc:") == std::string::npos);
   }
   SECTION("a subject that is not ASCII is RFC 2047-encoded") {
     alert_event e = firing_critical();
