@@ -139,3 +139,45 @@ void jwt_verify_repeat(benchmark::State& state) {
 BENCHMARK(jwt_verify_repeat);
 
 } // namespace
+
+#include "actors/series_buffer.hpp"
+
+namespace {
+
+/// Memory of the time-series store per series: an hour of 1-second samples of the system,
+/// api and cache sections (7 built-in series plus 13 per-route series = 20).
+void series_buffer_memory(benchmark::State& state) {
+  for (auto _ : state) {
+    series_buffer buffer;
+    auto rs = routes(13);
+    auto start = now_ms();
+    api_window window;
+    for (int s = 0; s < 3600; ++s) {
+      snapshot snap;
+      auto at = start + std::chrono::seconds(s);
+      for (int i = 0; i < 20; ++i)
+        window.add({rs[static_cast<size_t>(i) % rs.size()], http_method::get, 200,
+                    static_cast<uint32_t>(1000 + (i * 97 + s) % 5000), s * 1000});
+      auto api = window.sample(s * 1000, 4);
+      api.slowest_endpoints.clear();
+      for (size_t r = 0; r < rs.size(); ++r)
+        api.slowest_endpoints.push_back({*rs[r], "GET", 10.0 + r, 100});
+      snap.api.value = api;
+      snap.api.updated = at;
+      snap.system.value = system_sample{{20.0 + s % 7, 2, {}}, {1000, 500, 500, 50.0 + s % 3, 0, 0}, {"/", 1, 1, 1, 40}};
+      snap.system.updated = at;
+      snap.cache.value = cache_sample{"builtin", 0.9, 1, "1B", 1, 0, 10, 1, 0, 0};
+      snap.cache.updated = at;
+      buffer.ingest(snap);
+      if (s % 10 == 0)
+        buffer.take_dirty(std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count());
+    }
+    auto names = buffer.series_names();
+    state.counters["series"] = static_cast<double>(names.size());
+    state.counters["bytes_per_series"] =
+      static_cast<double>(buffer.memory_bytes()) / static_cast<double>(names.size());
+  }
+}
+BENCHMARK(series_buffer_memory)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+} // namespace

@@ -117,7 +117,7 @@ std::vector<std::pair<std::string, std::string>> detail_fields(const alert_event
                                                                std::string_view instance) {
   const metric_display d = display_of(e);
   std::vector<std::pair<std::string, std::string>> fields{
-    {"Metric", e.metric},
+    {"Metric", one_line(e.metric)},
     {"Value", d.value},
     {"Threshold", std::string(d.op) + " " + d.threshold},
     {"Severity", e.severity},
@@ -398,7 +398,7 @@ std::string footer_text(std::string_view instance) {
 
 std::string alert_summary(const alert_event& e) {
   const metric_display d = display_of(e);
-  std::string s = upper(e.state) + " " + e.severity + ": " + e.metric + " " + d.value;
+  std::string s = one_line(upper(e.state) + " " + e.severity + ": " + e.metric) + " " + d.value;
   if (is_resolved(e))
     s += " (threshold " + d.threshold + ")";
   else
@@ -440,7 +440,7 @@ std::string discord_payload(const alert_event& e, std::string_view instance) {
   if (!instance.empty())
     description += "\nInstance: " + one_line(instance);
   json::object embed{
-    {"title", truncate_utf8(upper(e.state) + " " + e.severity + ": " + e.metric, 256)},
+    {"title", truncate_utf8(one_line(upper(e.state) + " " + e.severity + ": " + e.metric), 256)},
     {"description", truncate_utf8(std::move(description), 4096)},
     {"color", color_of(e)},
     {"fields", std::move(fields)},
