@@ -17,7 +17,7 @@ WRK=(-t2 -c"$CONNECTIONS" -d"${DURATION}s")
 echo "wrk ${WRK[*]}, daemon with --access-log off, $(nproc) cores shared by wrk and the daemon"
 printf '%-10s %12s %10s %10s\n' endpoint "req/s" "p50 ms" "p99 ms"
 results=()
-for round in 1 2; do
+for round in 1 2 3; do
   results+=("$(wrk_run health "$DAEMON_URL/health" "${WRK[@]}")")
   results+=("$(wrk_run metrics "$DAEMON_URL/api/v1/performance/metrics" "${WRK[@]}" \
     -H "Authorization: Bearer $ADMIN_TOKEN")")
