@@ -29,7 +29,6 @@ for cache in 1000 0; do
   for q in "period=30d&granularity=5m" "period=1h&granularity=1m"; do
     DATA_COPY=$(mktemp -d /tmp/medianest-history-run.XXXXXX)
     cp "$SEED_DIR/medianest.db" "$DATA_COPY/"
-    DAEMON_DIR_OVERRIDE=$DATA_COPY
     port=$(bench_free_port)
     "$BENCH_BUILD/medianest-perf" serve --listen "127.0.0.1:$port" --data-dir "$DATA_COPY" \
       --access-log off --history-cache-ms "$cache" >"$DATA_COPY/daemon.log" 2>&1 &
