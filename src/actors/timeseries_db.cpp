@@ -134,8 +134,10 @@ caf::expected<summary_sql_data> read_summary_data(sources::sql_session& db, int6
 timeseries_db_actor::behavior_type
 timeseries_db(timeseries_db_actor::stateful_pointer<timeseries_db_state> self,
               database_target target, retention_policy keep,
-              database_collector_actor usage_sink, std::chrono::milliseconds slow_query) {
+              database_collector_actor usage_sink, std::chrono::milliseconds slow_query,
+              bool maintains) {
   auto& st = self->state;
+  st.maintains = maintains;
   st.session.emplace(std::move(target), slow_query);
   st.keep = keep;
   st.usage_sink = std::move(usage_sink);
@@ -190,7 +192,7 @@ timeseries_db(timeseries_db_actor::stateful_pointer<timeseries_db_state> self,
     [self, now_unix](caf::tick_atom) {
       auto& st = self->state;
       std::string error;
-      if (st.ticks++ % retention_every == 0 && ensure_ready(st, error)) {
+      if (st.maintains && st.ticks++ % retention_every == 0 && ensure_ready(st, error)) {
         uint64_t deleted = 0;
         if (sources::apply_retention(*st.session, st.keep, now_unix(), deleted, error)) {
           if (deleted)
@@ -199,7 +201,7 @@ timeseries_db(timeseries_db_actor::stateful_pointer<timeseries_db_state> self,
           st.health.failed(error);
         }
       }
-      if (st.usage_sink)
+      if (st.usage_sink && st.session->is_open())
         self->send(st.usage_sink, sql_usage_atom::value, st.session->take_usage());
       self->delayed_send(self, tick_interval, caf::tick_atom::value);
     },

@@ -13,6 +13,8 @@ struct timeseries_db_state {
   std::optional<sources::sql_session> session;
   retention_policy keep;
   bool migrated = false;
+  /// Whether this instance applies retention (the writer does; a reader does not).
+  bool maintains = true;
   unsigned ticks = 0;
   database_collector_actor usage_sink;
   source_health health{"time-series database", std::chrono::seconds(1)};
@@ -22,7 +24,8 @@ struct timeseries_db_state {
 timeseries_db_actor::behavior_type
 timeseries_db(timeseries_db_actor::stateful_pointer<timeseries_db_state> self,
               database_target target, retention_policy keep,
-              database_collector_actor usage_sink, std::chrono::milliseconds slow_query);
+              database_collector_actor usage_sink, std::chrono::milliseconds slow_query,
+              bool maintains);
 
 /// Answers a history request from SQL rows and the pending buckets (exposed for tests).
 caf::expected<std::string> answer_history(sources::sql_session& db, const history_request& req);

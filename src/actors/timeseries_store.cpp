@@ -110,7 +110,7 @@ void fetch_history(self_ptr self, history_query q,
     return;
   history_request req{q, unix_now(), pending_for(st, q.metric, q.resolution),
                       pending_for(st, q.metric, resolution_1h)};
-  self->request(st.db, std::chrono::seconds(10), history_atom::value, std::move(req))
+  self->request(st.reader, std::chrono::seconds(10), history_atom::value, std::move(req))
     .then(
       [self, key](std::string& body) {
         auto& st = self->state;
@@ -136,13 +136,14 @@ void fetch_history(self_ptr self, history_query q,
 
 timeseries_store_actor::behavior_type
 timeseries_store(timeseries_store_actor::stateful_pointer<timeseries_store_state> self,
-                 metrics_hub_actor hub, timeseries_db_actor db, response_cache_actor cache,
-                 alert_evaluator_actor alerts, std::chrono::milliseconds flush_interval,
+                 metrics_hub_actor hub, timeseries_db_actor db, timeseries_db_actor reader,
+                 response_cache_actor cache, alert_evaluator_actor alerts, std::chrono::milliseconds flush_interval,
                  std::chrono::milliseconds cache_ttl) {
   auto& st = self->state;
   st.alerts = std::move(alerts);
   st.hub = std::move(hub);
   st.db = std::move(db);
+  st.reader = std::move(reader);
   st.cache = std::move(cache);
   st.flush_interval = flush_interval;
   st.cache_ttl = cache_ttl;
@@ -193,7 +194,7 @@ timeseries_store(timeseries_store_actor::stateful_pointer<timeseries_store_state
     [self](summary_atom) -> caf::result<std::string> {
       auto rp = self->make_response_promise<std::string>();
       auto now = unix_now();
-      self->request(self->state.db, std::chrono::seconds(10), summary_atom::value, now)
+      self->request(self->state.reader, std::chrono::seconds(10), summary_atom::value, now)
         .then(
           [self, rp, now](summary_sql_data& data) mutable {
             self->request(self->state.alerts, std::chrono::seconds(5), caf::get_atom::value,

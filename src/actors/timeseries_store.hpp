@@ -22,7 +22,11 @@ struct timeseries_store_state {
   /// History queries being answered, by cache key, with everyone waiting for the answer:
   /// identical concurrent queries cost one database read.
   std::unordered_map<std::string, std::vector<caf::typed_response_promise<std::string>>> inflight;
+  /// Writes roll-ups, loads open buckets, applies retention.
   timeseries_db_actor db;
+  /// Answers history and summary reads on its own connection, so that a long read never
+  /// waits behind a write (SQLite in WAL mode and PostgreSQL both read beside a writer).
+  timeseries_db_actor reader;
   response_cache_actor cache;
   metrics_hub_actor hub;
   /// Knows the active alerts for /summary (set once the evaluator exists).
@@ -38,8 +42,8 @@ inline constexpr size_t max_unsent = 100'000;
 /// The time-series store actor.
 timeseries_store_actor::behavior_type
 timeseries_store(timeseries_store_actor::stateful_pointer<timeseries_store_state> self,
-                 metrics_hub_actor hub, timeseries_db_actor db, response_cache_actor cache,
-                 alert_evaluator_actor alerts, std::chrono::milliseconds flush_interval,
+                 metrics_hub_actor hub, timeseries_db_actor db, timeseries_db_actor reader,
+                 response_cache_actor cache, alert_evaluator_actor alerts, std::chrono::milliseconds flush_interval,
                  std::chrono::milliseconds cache_ttl);
 
 } // namespace medianest

@@ -137,13 +137,17 @@ int run_daemon(const serve_config& cfg) {
                                    connection_gauges{http_connections, nullptr},
                                    cfg.sample_interval));
   keep(system.spawn<caf::detached>(cache_collector, hub, cfg.redis, cache, cfg.sample_interval));
-  // SQL sessions: the database collector's, the time-series database's and the alerts'.
-  constexpr uint64_t sql_pool_size = 3;
+  // SQL sessions: the database collector's, the time-series writer's and reader's, the alerts'.
+  constexpr uint64_t sql_pool_size = 4;
   auto db_collector = keep(system.spawn<caf::detached>(
     database_collector, hub, cfg.effective_database(), sql_pool_size, cfg.slow_query,
     cfg.sample_interval));
   auto ts_db = keep(system.spawn<caf::detached>(timeseries_db, cfg.effective_database(),
-                                                cfg.retention, db_collector, cfg.slow_query));
+                                                cfg.retention, db_collector, cfg.slow_query,
+                                                true));
+  auto ts_reader = keep(system.spawn<caf::detached>(timeseries_db, cfg.effective_database(),
+                                                    cfg.retention, db_collector, cfg.slow_query,
+                                                    false));
   auto alerts_store = keep(system.spawn<caf::detached>(alerts_db, cfg.effective_database(),
                                                        db_collector));
   auto channels = channel_settings_of(cfg);
@@ -155,7 +159,7 @@ int run_daemon(const serve_config& cfg) {
                                       channel(channel_kind::email)));
   auto evaluator = keep(system.spawn(alert_evaluator, hub, alerts_store, dispatcher,
                                      cfg.discord_webhook));
-  auto store = keep(system.spawn(timeseries_store, hub, ts_db, cache, evaluator,
+  auto store = keep(system.spawn(timeseries_store, hub, ts_db, ts_reader, cache, evaluator,
                                  cfg.flush_interval, cfg.history_cache_ttl));
   services->store = store;
   services->alerts = evaluator;
