@@ -97,8 +97,10 @@ bool migrate(sql_session& db, std::string& error) {
         soci::transaction tx(s);
         for (const auto& sql : statements)
           s << sql;
+        // Bound values must outlive the statement, which runs at the end of the expression.
+        auto applied_at = std::to_string(std::time(nullptr));
         s << "INSERT INTO schema_migrations (version, applied_at) VALUES (:v, :t)",
-          soci::use(m.version), soci::use(std::to_string(std::time(nullptr)));
+          soci::use(m.version), soci::use(applied_at);
         tx.commit();
       },
       error);

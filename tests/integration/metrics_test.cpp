@@ -127,7 +127,12 @@ TEST_CASE("system numbers agree with proc and statvfs read by the test") {
   CHECK(std::abs(free_ - kb_field(meminfo, "MemAvailable")) < 0.05 * kb_field(meminfo, "MemTotal"));
   CHECK(num(sys.at("memory").at("percentage"))
         == Approx(used / num(sys.at("memory").at("total")) * 100).margin(0.01));
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // A sanitizer replaces malloc: glibc's mallinfo2 sees none of the daemon's heap.
+  WARN("sanitizer build: heapUsed is not checked");
+#else
   CHECK(num(sys.at("memory").at("heapUsed")) > 0);
+#endif
   CHECK(num(sys.at("memory").at("heapUsed")) <= num(sys.at("memory").at("heapTotal")));
   CHECK(num(sys.at("cpu").at("cores")) == std::stoi(run_command("nproc")));
   auto usage = num(sys.at("cpu").at("usage"));
