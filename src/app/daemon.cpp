@@ -79,7 +79,13 @@ channel_settings channel_settings_of(const serve_config& cfg) {
 void flush_history(caf::actor_system& system, const timeseries_store_actor& store) {
   caf::scoped_actor self{system};
   self->request(store, std::chrono::seconds(5), caf::flush_atom::value)
-    .receive([](bool ok) { spdlog::info(ok ? "history flushed" : "history flush failed: kept nothing"); },
+    .receive(
+      [](bool ok) {
+        if (ok)
+          spdlog::info("history flushed");
+        else
+          spdlog::error("history flush failed: the samples since the last flush are lost");
+      },
              [](const caf::error& err) {
                spdlog::warn("history flush did not complete: {}", from_caf_error(err).message);
              });
