@@ -19,6 +19,7 @@ const std::string alerts_path = "/api/v1/performance/alerts";
 
 json::object data_of(const http_result& r) {
   INFO(r.body);
+  INFO(r.error);
   REQUIRE(r.status == 200);
   return json::parse(r.body).at("data").as_object();
 }

@@ -20,6 +20,7 @@ const std::vector<std::string> fast{"--sample-interval", "0.25", "--flush-interv
 
 json::object data_of(const http_result& r) {
   INFO(r.body);
+  INFO(r.error);
   REQUIRE(r.status == 200);
   return json::parse(r.body).at("data").as_object();
 }

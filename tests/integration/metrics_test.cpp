@@ -26,6 +26,7 @@ const std::string resources_path = "/api/v1/performance/resources";
 
 json::object data_of(const http_result& r) {
   INFO(r.body);
+  INFO(r.error);
   REQUIRE(r.status == 200);
   auto doc = json::parse(r.body).as_object();
   REQUIRE(doc.at("success").as_bool());

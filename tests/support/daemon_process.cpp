@@ -94,8 +94,10 @@ daemon_process::daemon_process(options opts) : env_(std::move(opts.env)) {
     while (std::chrono::steady_clock::now() < deadline) {
       if (!running())
         break;
-      if (client.get(base_url() + "/health").status == 200)
+      if (client.get(base_url() + "/health").status == 200) {
+        stopped_on_purpose_ = false; // earlier attempts may have been stopped
         return;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     if (running())
@@ -105,8 +107,13 @@ daemon_process::daemon_process(options opts) : env_(std::move(opts.env)) {
 }
 
 daemon_process::~daemon_process() {
-  if (running())
+  if (running()) {
     stop(SIGKILL);
+  } else if (!stopped_on_purpose_) {
+    // It died on its own: its log is the only witness, and it is about to be deleted.
+    std::fprintf(stderr, "medianest-perf exited unexpectedly (code %d); its log:\n%s\n",
+                 exit_code_, log().c_str());
+  }
   if (owns_data_dir_) {
     std::error_code ec;
     std::filesystem::remove_all(data_dir_, ec);
@@ -145,6 +152,7 @@ bool daemon_process::running() {
 }
 
 int daemon_process::stop(int signal_number, std::chrono::milliseconds timeout) {
+  stopped_on_purpose_ = true;
   if (!running())
     return exit_code_;
   ::kill(pid_, signal_number);

@@ -59,6 +59,7 @@ private:
   bool owns_data_dir_ = false;
   std::map<std::string, std::string> env_;
   int exit_code_ = -1;
+  bool stopped_on_purpose_ = false;
 };
 
 /// A port that was free a moment ago on 127.0.0.1.
