@@ -91,40 +91,18 @@ void flush_history(caf::actor_system& system, const timeseries_store_actor& stor
              });
 }
 
-} // namespace
+/// The actors of a running daemon: every handle (to stop them) and the store (to flush it).
+struct running_actors {
+  std::vector<caf::actor> all;
+  timeseries_store_actor store;
+};
 
-int run_daemon(const serve_config& cfg) {
-  // A peer that went away must be an error code on write, not the end of the process.
-  std::signal(SIGPIPE, SIG_IGN);
-  auto access_log = configure_logging(cfg.log_level, cfg.log_format, cfg.access_log);
-  spdlog::info("medianest-perf {} starting", version);
-  if (!cfg.upstream.empty())
-    spdlog::warn("--upstream is accepted but gateway mode is not implemented yet: nothing is "
-                 "proxied");
-  std::string error;
-  if (!ensure_data_dir(cfg.data_dir, error)) {
-    spdlog::critical("{}", error);
-    return 1;
-  }
-  auto secret = load_or_create_secret(cfg.data_dir, error);
-  if (!secret) {
-    spdlog::critical("{}", error);
-    return 1;
-  }
-
-  caf::actor_system_config actor_cfg;
-  actor_cfg.add_message_types<caf::id_block::medianest>();
-  actor_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.actor_threads));
-  caf::actor_system system{actor_cfg};
-
-  auto view = std::make_shared<http::snapshot_view>();
-  auto services = std::make_shared<http::api_services>();
-  services->snapshots = view;
-  http::http_server server{server_config_of(cfg), http::make_api_router(services),
-                           std::make_shared<http::jwt_verifier>(*secret), access_log};
-  auto recorder = std::make_shared<http::request_recorder>();
-  server.on_request([recorder](const request_record& r) { recorder->record(r); });
-
+/// Spawns every actor of DESIGN.md's map and connects the HTTP services to them.
+running_actors spawn_actors(caf::actor_system& system, const serve_config& cfg,
+                            http::http_server& server,
+                            const std::shared_ptr<http::snapshot_view>& view,
+                            const std::shared_ptr<http::request_recorder>& recorder,
+                            http::api_services& services) {
   std::vector<caf::actor> actors;
   auto hub = system.spawn(metrics_hub, cfg.sample_interval,
                           [view](snapshot_ptr s) { view->publish(std::move(s)); });
@@ -167,26 +145,67 @@ int run_daemon(const serve_config& cfg) {
                                      cfg.discord_webhook));
   auto store = keep(system.spawn(timeseries_store, hub, ts_db, ts_reader, cache, evaluator,
                                  cfg.flush_interval, cfg.history_cache_ttl));
-  services->store = store;
-  services->alerts = evaluator;
-  services->alerts_db = alerts_store;
-  services->system = &system;
+  services.store = store;
+  services.alerts = evaluator;
+  services.alerts_db = alerts_store;
+  services.system = &system;
+  return {std::move(actors), store};
+
+}
+
+} // namespace
+
+int run_daemon(const serve_config& cfg) {
+  // A peer that went away must be an error code on write, not the end of the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  auto access_log = configure_logging(cfg.log_level, cfg.log_format, cfg.access_log);
+  spdlog::info("medianest-perf {} starting", version);
+  if (!cfg.upstream.empty())
+    spdlog::warn("--upstream is accepted but gateway mode is not implemented yet: nothing is "
+                 "proxied");
+  std::string error;
+  if (!ensure_data_dir(cfg.data_dir, error)) {
+    spdlog::critical("{}", error);
+    return 1;
+  }
+  auto secret = load_or_create_secret(cfg.data_dir, error);
+  if (!secret) {
+    spdlog::critical("{}", error);
+    return 1;
+  }
+
+  caf::actor_system_config actor_cfg;
+  actor_cfg.add_message_types<caf::id_block::medianest>();
+  actor_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.actor_threads));
+  caf::actor_system system{actor_cfg};
+
+  auto view = std::make_shared<http::snapshot_view>();
+  auto services = std::make_shared<http::api_services>();
+  services->snapshots = view;
+  http::http_server server{server_config_of(cfg), http::make_api_router(services),
+                           std::make_shared<http::jwt_verifier>(*secret), access_log};
+  auto recorder = std::make_shared<http::request_recorder>();
+  server.on_request([recorder](const request_record& r) { recorder->record(r); });
+
+  auto running = spawn_actors(system, cfg, server, view, recorder, *services);
+  auto stop_actors = [&running] {
+    for (const auto& a : running.all)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  };
 
   std::error_code ec;
   auto port = server.listen(ec);
   if (ec) {
     spdlog::critical("cannot listen on {}:{}: {}", cfg.host, cfg.port, ec.message());
-    for (const auto& a : actors)
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    stop_actors();
     return 1;
   }
   spdlog::info("listening on http://{}:{} (data dir {})", cfg.host, port, cfg.data_dir.string());
   server.run();
 
   spdlog::info("HTTP stopped; writing pending history");
-  flush_history(system, store);
-  for (const auto& a : actors)
-    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  flush_history(system, running.store);
+  stop_actors();
   system.await_all_actors_done();
   spdlog::info("shutdown complete");
   return 0;
