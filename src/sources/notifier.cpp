@@ -298,8 +298,9 @@ void ensure_curl_initialized() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+/// A libcurl easy handle and its header lists, initialising libcurl on first use.
 struct easy_handle {
-  CURL* handle = curl_easy_init();
+  CURL* handle = (ensure_curl_initialized(), curl_easy_init());
   curl_slist* list = nullptr;
   curl_slist* list2 = nullptr;
   ~easy_handle() {
@@ -309,6 +310,16 @@ struct easy_handle {
     curl_slist_free_all(list2);
   }
 };
+
+/// True (with `result` filled in) when no easy handle could be had: retryable, since that is
+/// an allocation failure, not a configuration error.
+bool no_handle(const easy_handle& easy, delivery_result& result) {
+  if (easy.handle)
+    return false;
+  result.retryable = true;
+  result.error = "curl_easy_init failed";
+  return true;
+}
 
 /// Keeps the first bytes of a response body (for the error message), swallows the rest.
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
@@ -522,13 +533,9 @@ delivery_result post_json(const std::string& url, const std::string& body,
     result.error = "no URL configured";
     return result;
   }
-  ensure_curl_initialized();
   easy_handle easy;
-  if (!easy.handle) {
-    result.retryable = true;
-    result.error = "curl_easy_init failed";
+  if (no_handle(easy, result))
     return result;
-  }
   CURL* curl = easy.handle;
   char errbuf[CURL_ERROR_SIZE] = {};
   std::string response;
@@ -587,13 +594,9 @@ delivery_result send_email(const std::string& smtp_url, const std::string& from,
     result.error = "no recipients";
     return result;
   }
-  ensure_curl_initialized();
   easy_handle easy;
-  if (!easy.handle) {
-    result.retryable = true;
-    result.error = "curl_easy_init failed";
+  if (no_handle(easy, result))
     return result;
-  }
   CURL* curl = easy.handle;
   char errbuf[CURL_ERROR_SIZE] = {};
   const std::string mail_from = "<" + bare_address(from) + ">";
