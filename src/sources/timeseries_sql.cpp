@@ -5,10 +5,14 @@
 
 #include <ctime>
 #include <functional>
+#include <stdexcept>
 
 namespace medianest::sources {
 
 namespace {
+
+/// Arbitrary, fixed: the advisory lock every medianest-perf instance takes to migrate.
+constexpr long long schema_lock_key = 0x6d6e7065726631;
 
 struct migration {
   int version;
@@ -66,50 +70,71 @@ const std::vector<migration>& migrations() {
 
 } // namespace
 
-bool migrate(sql_session& db, std::string& error) {
-  if (!db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                  "applied_at TEXT NOT NULL)",
-                  error))
-    return false;
+namespace {
+
+/// Takes the schema lock for the rest of the transaction, so that the daemon's own
+/// connections (and other instances sharing the database) never migrate at the same time:
+/// PostgreSQL serialises on an advisory lock, SQLite on its write lock, taken up front.
+void begin_locked_migration(soci::session& s, bool postgresql) {
+  if (postgresql) {
+    s << "BEGIN";
+    int locked = 0;
+    s << "SELECT 1 FROM (SELECT pg_advisory_xact_lock(" << schema_lock_key << ")) AS l",
+      soci::into(locked);
+  } else {
+    s << "BEGIN IMMEDIATE";
+  }
+}
+
+/// Applies every migration newer than the recorded version; runs inside the locked transaction.
+void apply_pending_migrations(soci::session& s, bool postgresql) {
+  s << "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+       "applied_at TEXT NOT NULL)";
   int current = 0;
   soci::indicator ind = soci::i_ok;
-  if (!db.run("SELECT max(version) FROM schema_migrations",
-              [&](soci::session& s) {
-                s << "SELECT max(version) FROM schema_migrations", soci::into(current, ind);
-              },
-              error))
-    return false;
+  s << "SELECT max(version) FROM schema_migrations", soci::into(current, ind);
   if (ind == soci::i_null)
     current = 0;
-  if (current > schema_version) {
-    error = "database schema version " + std::to_string(current)
-            + " is newer than this build understands (" + std::to_string(schema_version)
-            + "); upgrade medianest-perf";
-    return false;
-  }
+  if (current > schema_version)
+    throw std::runtime_error("database schema version " + std::to_string(current)
+                             + " is newer than this build understands ("
+                             + std::to_string(schema_version) + "); upgrade medianest-perf");
   for (const auto& m : migrations()) {
     if (m.version <= current)
       continue;
-    const auto& statements = db.is_postgresql() ? m.postgresql : m.sqlite;
-    bool ok = db.run(
-      "CREATE (migration)",
-      [&](soci::session& s) {
-        soci::transaction tx(s);
-        for (const auto& sql : statements)
-          s << sql;
-        // Bound values must outlive the statement, which runs at the end of the expression.
-        auto applied_at = std::to_string(std::time(nullptr));
-        s << "INSERT INTO schema_migrations (version, applied_at) VALUES (:v, :t)",
-          soci::use(m.version), soci::use(applied_at);
-        tx.commit();
-      },
-      error);
-    if (!ok) {
-      error = "migration " + std::to_string(m.version) + " failed: " + error;
-      return false;
+    try {
+      for (const auto& sql : postgresql ? m.postgresql : m.sqlite)
+        s << sql;
+      // Bound values must outlive the statement, which runs at the end of the expression.
+      auto applied_at = std::to_string(std::time(nullptr));
+      s << "INSERT INTO schema_migrations (version, applied_at) VALUES (:v, :t)",
+        soci::use(m.version), soci::use(applied_at);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("migration " + std::to_string(m.version) + " failed: " + e.what());
     }
   }
-  return true;
+}
+
+} // namespace
+
+bool migrate(sql_session& db, std::string& error) {
+  return db.run(
+    "CREATE (schema migration)",
+    [&](soci::session& s) {
+      begin_locked_migration(s, db.is_postgresql());
+      try {
+        apply_pending_migrations(s, db.is_postgresql());
+        s << "COMMIT";
+      } catch (...) {
+        try {
+          s << "ROLLBACK";
+        } catch (...) {
+          // the connection is broken; the server rolls back on its own
+        }
+        throw;
+      }
+    },
+    error);
 }
 
 bool ensure_schema(sql_session& db, bool& migrated, std::string& error) {

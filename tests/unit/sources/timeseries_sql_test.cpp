@@ -14,6 +14,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -316,6 +317,39 @@ void migrate_is_idempotent(sql_session& db) {
   CHECK(scalar(db, "SELECT count(*) FROM rollups") == 1);
 }
 TIMESERIES_TEST("migrate is idempotent and records every schema version", migrate_is_idempotent)
+
+/// The daemon's writer, reader and alert connections all migrate at start-up, and several
+/// instances may share one PostgreSQL: they must take turns rather than fail.
+void concurrent_first_migrations_all_succeed(const database_target& target) {
+  constexpr int connections = 6;
+  std::vector<std::string> errors(connections);
+  std::vector<int> succeeded(connections, 0);
+  {
+    std::vector<std::jthread> threads;
+    for (int i = 0; i < connections; ++i)
+      threads.emplace_back([&, i] {
+        sql_session db{target};
+        if (db.open(errors[i]) && ts::migrate(db, errors[i]))
+          succeeded[i] = 1;
+      });
+  }
+  for (int i = 0; i < connections; ++i) {
+    INFO("connection " << i << ": " << errors[i]);
+    CHECK(succeeded[i] == 1);
+  }
+  run_on(target, [](sql_session& db) {
+    CHECK(scalar(db, "SELECT count(*) FROM schema_migrations") == ts::schema_version);
+    CHECK(scalar(db, "SELECT count(*) FROM rollups") == 0);
+  });
+}
+TEST_CASE("concurrent first migrations all succeed on sqlite") {
+  sqlite_database database;
+  concurrent_first_migrations_all_succeed(database.target());
+}
+TEST_CASE("concurrent first migrations all succeed on postgresql", "[postgres]") {
+  postgres_database database;
+  concurrent_first_migrations_all_succeed(database.target());
+}
 
 void newer_schema_is_refused(sql_session& db) {
   migrated(db);
