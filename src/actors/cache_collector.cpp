@@ -42,8 +42,9 @@ void sample_builtin(collector_actor::stateful_pointer<cache_collector_state> sel
   auto& st = self->state;
   self->request(st.builtin, std::chrono::seconds(1), status_atom::value)
     .then(
-      [self](const cache_counters& counters) {
+      [self](const cache_counters& own) {
         auto& st = self->state;
+        auto counters = st.gateway_cache ? own + st.gateway_cache() : own;
         self->send(st.hub, builtin_cache_sample(counters, st.previous));
         st.previous = counters;
         self->delayed_send(self, st.health.succeeded(), caf::tick_atom::value);
@@ -82,10 +83,12 @@ cache_sample builtin_cache_sample(const cache_counters& now,
 collector_actor::behavior_type
 cache_collector(collector_actor::stateful_pointer<cache_collector_state> self,
                 metrics_hub_actor hub, std::optional<redis_target> redis,
-                response_cache_actor builtin, std::chrono::milliseconds interval) {
+                response_cache_actor builtin, std::function<cache_counters()> gateway_cache,
+                std::chrono::milliseconds interval) {
   auto& st = self->state;
   st.hub = std::move(hub);
   st.builtin = std::move(builtin);
+  st.gateway_cache = std::move(gateway_cache);
   st.health = source_health{redis ? "cache collector (redis)" : "cache collector", interval};
   if (redis)
     st.redis.emplace(std::move(*redis));

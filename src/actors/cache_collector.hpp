@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 
 #include "actors/interfaces.hpp"
@@ -15,17 +16,20 @@ struct cache_collector_state {
   std::optional<sources::redis_client> redis;
   sources::redis_cache_probe probe;
   response_cache_actor builtin;
+  std::function<cache_counters()> gateway_cache;
   std::optional<cache_counters> previous;
   metrics_hub_actor hub;
   source_health health{"cache collector", std::chrono::seconds(1)};
 };
 
 /// Samples Redis INFO through hiredis when a Redis is configured, otherwise the built-in
-/// response cache. Talks to Redis with blocking calls: spawn it detached.
+/// response cache plus, in gateway mode, the gateway's local cache (`gateway_cache`, may be
+/// empty). Talks to Redis with blocking calls: spawn it detached.
 collector_actor::behavior_type
 cache_collector(collector_actor::stateful_pointer<cache_collector_state> self,
                 metrics_hub_actor hub, std::optional<redis_target> redis,
-                response_cache_actor builtin, std::chrono::milliseconds interval);
+                response_cache_actor builtin, std::function<cache_counters()> gateway_cache,
+                std::chrono::milliseconds interval);
 
 /// The cache sample of the built-in cache: hit rate over the interval since `previous` (the
 /// lifetime ratio when the interval had no lookups), lifetime operation counts.

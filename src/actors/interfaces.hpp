@@ -16,7 +16,7 @@ namespace medianest {
 using metrics_hub_actor = caf::typed_actor<
   /// A collector's new sample replaces the section and clears its error.
   caf::reacts_to<system_sample>, caf::reacts_to<api_sample>, caf::reacts_to<database_sample>,
-  caf::reacts_to<cache_sample>, caf::reacts_to<resources_sample>,
+  caf::reacts_to<cache_sample>, caf::reacts_to<resources_sample>, caf::reacts_to<gateway_sample>,
   /// A collector's source failed: the section is marked unavailable with the reason.
   caf::reacts_to<unavailable_atom, section_kind, std::string>,
   /// The latest snapshot, as /metrics shows it.

@@ -85,6 +85,10 @@ metrics_hub(metrics_hub_actor::stateful_pointer<metrics_hub_state> self,
       replace(self->state.current.resources, std::move(x));
       schedule_refresh(self);
     },
+    [self](gateway_sample& x) {
+      replace(self->state.current.gateway, std::move(x));
+      schedule_refresh(self);
+    },
     [self](unavailable_atom, section_kind kind, std::string& error) {
       auto& cur = self->state.current;
       switch (kind) {

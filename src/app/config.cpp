@@ -47,6 +47,20 @@ std::string set_positive(std::string_view v, std::string_view what, uint64_t max
   return {};
 }
 
+/// Calls `f` on each non-empty comma-separated item; stops at the first error.
+template <class F>
+std::string for_each_item(std::string_view v, F&& f) {
+  size_t pos = 0;
+  while (pos <= v.size()) {
+    auto comma = std::min(v.find(',', pos), v.size());
+    if (comma > pos)
+      if (auto err = f(v.substr(pos, comma - pos)); !err.empty())
+        return err;
+    pos = comma + 1;
+  }
+  return {};
+}
+
 std::string set_seconds(std::string_view v, std::chrono::milliseconds& target) {
   double secs = 0;
   auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
@@ -125,13 +139,90 @@ std::vector<option_spec> serve_options() {
        return err;
      }},
     {"upstream", "URL",
-     "HTTP API to proxy and measure (gateway mode; NOT YET IMPLEMENTED: accepted and ignored)",
+     "gateway mode: proxy every request outside the daemon's own paths to this plain-HTTP API "
+     "(http://HOST[:PORT][/BASE]) and measure it",
      "none",
      [](std::string_view v, cli_outcome& o) {
-       if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0)
-         return "expected an http:// or https:// URL, got '" + std::string{v} + "'";
-       o.serve.upstream = std::string{v};
-       return std::string{};
+       std::string err;
+       if (auto target = parse_upstream_url(v, err))
+         o.serve.gateway.upstream = std::move(*target);
+       return err;
+     }},
+    {"upstream-connections", "N", "gateway: pooled keep-alive connections to the upstream, at most",
+     "64",
+     [](std::string_view v, cli_outcome& o) {
+       return set_positive(v, "upstream-connections", 100'000,
+                           [&](uint64_t n) { o.serve.gateway.max_connections = n; });
+     }},
+    {"upstream-queue", "N",
+     "gateway: requests waiting for an upstream connection before 503 RESOURCE_EXHAUSTED", "1024",
+     [](std::string_view v, cli_outcome& o) {
+       return set_positive(v, "upstream-queue", 1'000'000,
+                           [&](uint64_t n) { o.serve.gateway.max_queue = n; });
+     }},
+    {"upstream-connect-timeout", "SECONDS",
+     "gateway: time to connect to the upstream (then 504, or 502 when refused)", "3",
+     [](std::string_view v, cli_outcome& o) {
+       return set_seconds(v, o.serve.gateway.connect_timeout);
+     }},
+    {"upstream-timeout", "SECONDS",
+     "gateway: time the upstream has for its response header and between body reads (then 504)",
+     "30",
+     [](std::string_view v, cli_outcome& o) {
+       return set_seconds(v, o.serve.gateway.response_timeout);
+     }},
+    {"route-template", "PATTERN",
+     "gateway: count matching paths under this template, e.g. /api/v1/media/:id/*, before "
+     "identifier folding (repeatable; env: comma-separated)",
+     "",
+     [](std::string_view v, cli_outcome& o) {
+       return for_each_item(v, [&](std::string_view item) -> std::string {
+         if (item.front() != '/')
+           return "a route template starts with /, got '" + std::string{item} + "'";
+         o.serve.gateway.templates.push_back({std::string{item}});
+         return {};
+       });
+     }},
+    {"cache-route", "ROUTE=SECONDS",
+     "gateway: cache GET responses of this route template, e.g. /api/v1/media/:id=30 "
+     "(repeatable; env: comma-separated)",
+     "none",
+     [](std::string_view v, cli_outcome& o) {
+       return for_each_item(v, [&](std::string_view item) {
+         std::string err;
+         if (auto rule = parse_cache_rule(item, err))
+           o.serve.gateway.cache_rules.push_back(std::move(*rule));
+         return err;
+       });
+     }},
+    {"rate-limit", "N/SECONDS[+BURST]",
+     "gateway: requests per client (bearer credential, else address), e.g. 600/60+100", "off",
+     [](std::string_view v, cli_outcome& o) { return parse_rate_limit(v, o.serve.gateway.rate); }},
+    {"shed-queue", "N",
+     "gateway: waiting requests from which a route whose p95 is over --shed-p95-ms gets 503 "
+     "PERFORMANCE_DEGRADED",
+     "32",
+     [](std::string_view v, cli_outcome& o) {
+       return set_positive(v, "shed-queue", 1'000'000,
+                           [&](uint64_t n) { o.serve.gateway.shed_queue = n; });
+     }},
+    {"shed-p95-ms", "MS", "gateway: the p95 over which a route is shed (response_time critical)",
+     "1000",
+     [](std::string_view v, cli_outcome& o) {
+       return set_positive(v, "shed-p95-ms", 3'600'000, [&](uint64_t n) {
+         o.serve.gateway.shed_p95_ms = static_cast<double>(n);
+       });
+     }},
+    {"breaker-threshold", "N",
+     "gateway: consecutive upstream failures that open the circuit breaker", "5",
+     [](std::string_view v, cli_outcome& o) {
+       return set_positive(v, "breaker-threshold", 1'000, [&](uint64_t n) {
+         o.serve.gateway.breaker_threshold = static_cast<unsigned>(n);
+       });
+     }},
+    {"breaker-cooldown", "SECONDS", "gateway: time an open breaker waits before a probe", "10",
+     [](std::string_view v, cli_outcome& o) {
+       return set_seconds(v, o.serve.gateway.breaker_cool_down);
      }},
     {"log-level", "LEVEL", "trace, debug, info, warn, error or off", "info",
      [](std::string_view v, cli_outcome& o) {
@@ -191,14 +282,10 @@ std::vector<option_spec> serve_options() {
     {"watch-process", "NAME",
      "also list processes with this name in /resources (repeatable; env: comma-separated)", "",
      [](std::string_view v, cli_outcome& o) {
-       size_t pos = 0;
-       while (pos <= v.size()) {
-         auto comma = std::min(v.find(',', pos), v.size());
-         if (comma > pos)
-           o.serve.watch_processes.emplace_back(v.substr(pos, comma - pos));
-         pos = comma + 1;
-       }
-       return std::string{};
+       return for_each_item(v, [&](std::string_view item) {
+         o.serve.watch_processes.emplace_back(item);
+         return std::string{};
+       });
      }},
     {"cache-mb", "MB", "byte budget of the built-in response cache", "64",
      [](std::string_view v, cli_outcome& o) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "http/types.hpp"
+#include "model/gateway_config.hpp"
 #include "model/series.hpp"
 
 namespace medianest {
@@ -35,7 +36,8 @@ struct serve_config {
   std::filesystem::path data_dir = "data";
   std::optional<database_target> database; // unset: SQLite file in the data directory
   std::optional<redis_target> redis;
-  std::string upstream;
+  /// Gateway mode: on when `gateway.upstream.url` is set (--upstream).
+  gateway_config gateway;
   std::string log_level = "info";
   std::string log_format = "text";
   bool access_log = true;

@@ -16,6 +16,7 @@
 #include "actors/notification_dispatcher.hpp"
 #include "actors/cache_collector.hpp"
 #include "actors/database_collector.hpp"
+#include "actors/gateway_collector.hpp"
 #include "actors/resources_collector.hpp"
 #include "actors/response_cache_actor.hpp"
 #include "actors/system_collector.hpp"
@@ -28,6 +29,7 @@
 #include "app/version.hpp"
 #include "http/api_routes.hpp"
 #include "http/auth.hpp"
+#include "http/gateway.hpp"
 #include "http/request_recorder.hpp"
 #include "http/snapshot_view.hpp"
 #include "http/server.hpp"
@@ -120,7 +122,13 @@ running_actors spawn_actors(caf::actor_system& system, const serve_config& cfg,
   keep(system.spawn<caf::detached>(resources_collector, hub, cfg.watch_processes,
                                    connection_gauges{http_connections, nullptr},
                                    cfg.sample_interval));
-  keep(system.spawn<caf::detached>(cache_collector, hub, cfg.redis, cache, cfg.sample_interval));
+  std::function<cache_counters()> gateway_cache;
+  if (auto gw = server.gateway_handle()) {
+    gateway_cache = [gw] { return gw->cache_stats(); };
+    keep(system.spawn(gateway_collector, hub, [gw] { return gw->stats(); }, cfg.sample_interval));
+  }
+  keep(system.spawn<caf::detached>(cache_collector, hub, cfg.redis, cache, gateway_cache,
+                                   cfg.sample_interval));
   // SQL sessions: the database collector's, the time-series writer's and reader's, the alerts'.
   constexpr uint64_t sql_pool_size = 4;
   auto db_collector = keep(system.spawn<caf::detached>(
@@ -160,9 +168,6 @@ int run_daemon(const serve_config& cfg) {
   std::signal(SIGPIPE, SIG_IGN);
   auto access_log = configure_logging(cfg.log_level, cfg.log_format, cfg.access_log);
   spdlog::info("medianest-perf {} starting", version);
-  if (!cfg.upstream.empty())
-    spdlog::warn("--upstream is accepted but gateway mode is not implemented yet: nothing is "
-                 "proxied");
   std::string error;
   if (!ensure_data_dir(cfg.data_dir, error)) {
     spdlog::critical("{}", error);
@@ -184,6 +189,15 @@ int run_daemon(const serve_config& cfg) {
   services->snapshots = view;
   http::http_server server{server_config_of(cfg), http::make_api_router(services),
                            std::make_shared<http::jwt_verifier>(*secret), access_log};
+  if (!cfg.gateway.upstream.url.empty()) {
+    server.enable_gateway(cfg.gateway, cfg.cache_bytes, cfg.redis);
+    spdlog::info("gateway mode: proxying to {} ({} connections, {} cached routes, rate limit {})",
+                 cfg.gateway.upstream.url, cfg.gateway.max_connections,
+                 cfg.gateway.cache_rules.size(),
+                 cfg.gateway.rate.limit ? std::to_string(cfg.gateway.rate.limit) + "/"
+                                            + std::to_string(cfg.gateway.rate.window.count()) + "s"
+                                        : std::string{"off"});
+  }
   auto recorder = std::make_shared<http::request_recorder>();
   server.on_request([recorder](const request_record& r) { recorder->record(r); });
 

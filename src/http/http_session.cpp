@@ -11,6 +11,8 @@
 
 #include "http/auth.hpp"
 #include "http/correlation.hpp"
+#include "http/gateway_impl.hpp"
+#include "http/proxy_exchange.hpp"
 #include "http/router.hpp"
 
 namespace medianest::http {
@@ -125,9 +127,21 @@ void http_session::on_header(beast::error_code ec) {
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
                        if (ec)
                          return self->stream_.close();
-                       self->read_body();
+                       self->continue_after_header();
                      });
     return;
+  }
+  continue_after_header();
+}
+
+void http_session::continue_after_header() {
+  if (state_->proxy) {
+    auto target = parser_->get().target();
+    if (gateway::impl::proxies(target.substr(0, target.find('?')))) {
+      stream_.expires_never();
+      return std::make_shared<proxy_exchange>(shared_from_this(), state_->proxy->internals())
+        ->start();
+    }
   }
   read_body();
 }
@@ -263,9 +277,12 @@ void http_session::write(http_response res, bool close) {
   response_ = {};
   response_.version(11);
   response_.result(res.status);
-  response_.set(bhttp::field::server, "medianest-perf");
-  response_.set(bhttp::field::content_type, res.content_type);
-  response_.set(bhttp::field::cache_control, "no-store");
+  if (!res.from_upstream) {
+    response_.set(bhttp::field::server, "medianest-perf");
+    response_.set(bhttp::field::cache_control, "no-store");
+  }
+  if (!res.content_type.empty())
+    response_.set(bhttp::field::content_type, res.content_type);
   response_.set("X-Correlation-ID", correlation_id_);
   for (auto& [name, value] : res.headers)
     response_.set(name, value);
@@ -280,9 +297,32 @@ void http_session::write(http_response res, bool close) {
 }
 
 void http_session::on_write(beast::error_code ec, bool close) {
+  record_request(response_.result_int());
+  if (ec) {
+    if (!is_quiet_close(ec))
+      spdlog::debug("connection {} closed on write: {}", id_, ec.message());
+    return stream_.close();
+  }
+  if (close)
+    return linger_close();
+  wait_for_request();
+}
+
+void http_session::finish_proxied(unsigned status, bool close) {
+  record_request(status);
+  if (close || stopping_ || state_->stopping.load())
+    return linger_close();
+  wait_for_request();
+}
+
+void http_session::abort_proxied(unsigned status) {
+  record_request(status);
+  stream_.close();
+}
+
+void http_session::record_request(unsigned status) {
   auto finished = clock::now();
   auto elapsed = finished - started_;
-  auto status = response_.result_int();
   if (state_->observer)
     state_->observer(
       {route_, method_of(method_), static_cast<uint16_t>(status),
@@ -293,14 +333,6 @@ void http_session::on_write(beast::error_code ec, bool close) {
     state_->access_log->info(
       "{} {} {} {:.3f}ms cid={}", method_, *route_, status,
       std::chrono::duration<double, std::milli>(elapsed).count(), correlation_id_);
-  if (ec) {
-    if (!is_quiet_close(ec))
-      spdlog::debug("connection {} closed on write: {}", id_, ec.message());
-    return stream_.close();
-  }
-  if (close)
-    return linger_close();
-  wait_for_request();
 }
 
 void http_session::linger_close() {

@@ -32,6 +32,7 @@ public:
   void shutdown();
 
 private:
+  friend class proxy_exchange;
   using clock = std::chrono::steady_clock;
   using request_type = boost::beast::http::request<boost::beast::http::string_body>;
 
@@ -39,6 +40,13 @@ private:
   void read_header();
   void on_header(boost::beast::error_code ec);
   void read_body();
+  /// After the header: a gateway request goes upstream, anything else reads its body.
+  void continue_after_header();
+  /// The proxy wrote the whole response itself: account the request and read the next one.
+  void finish_proxied(unsigned status, bool close);
+  /// The proxy failed half-way through a response: account it and drop the connection.
+  void abort_proxied(unsigned status);
+  void record_request(unsigned status);
   void on_body(boost::beast::error_code ec);
   void fail_read(boost::beast::error_code ec);
   void dispatch(request_type&& req);

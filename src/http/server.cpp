@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/http_session.hpp"
+#include "http/gateway_impl.hpp"
 #include "http/server_state.hpp"
 
 namespace medianest::http {
@@ -66,6 +67,11 @@ struct http_server::impl {
   std::shared_ptr<server_state> state;
   std::atomic<bool> shutdown_started{false};
 
+  ~impl() {
+    if (state->proxy)
+      state->proxy->internals().shutdown();
+  }
+
   impl(server_config cfg)
     : ioc(static_cast<int>(cfg.threads)),
       control(net::make_strand(ioc)),
@@ -106,6 +112,8 @@ struct http_server::impl {
       acceptor.close(ignored);
       signals.cancel(ignored);
       accept_retry.cancel();
+      if (state->proxy)
+        state->proxy->internals().pool->close();
       auto open = state->active();
       spdlog::info("shutting down: stopped accepting, {} connection(s) to finish", open);
       grace_timer.expires_after(state->config.shutdown_grace);
@@ -167,6 +175,17 @@ uint16_t http_server::listen(std::error_code& ec) {
   }
   ec.clear();
   return acceptor.local_endpoint().port();
+}
+
+std::shared_ptr<gateway> http_server::enable_gateway(gateway_config cfg, uint64_t cache_bytes,
+                                                    std::optional<redis_target> shared_cache) {
+  impl_->state->proxy = std::make_shared<gateway>(std::make_unique<gateway::impl>(
+    impl_->ioc, std::move(cfg), cache_bytes, std::move(shared_cache)));
+  return impl_->state->proxy;
+}
+
+std::shared_ptr<gateway> http_server::gateway_handle() const {
+  return impl_->state->proxy;
 }
 
 void http_server::on_request(request_observer observer) {

@@ -7,7 +7,9 @@
 #include <string>
 #include <system_error>
 
+#include "app/config.hpp"
 #include "http/types.hpp"
+#include "model/gateway_config.hpp"
 #include "model/request_record.hpp"
 
 namespace spdlog {
@@ -18,6 +20,7 @@ namespace medianest::http {
 
 class router;
 class jwt_verifier;
+class gateway;
 
 /// Limits and timeouts of the HTTP server.
 struct server_config {
@@ -55,6 +58,15 @@ public:
 
   /// Sets the observer that receives one event per finished request. Call before run().
   void on_request(request_observer observer);
+
+  /// Gateway mode: every request outside the daemon's own paths is proxied to
+  /// `cfg.upstream`. `cache_bytes` bounds the local response cache; with `shared_cache`,
+  /// cached responses are also shared through that Redis. Call before run().
+  std::shared_ptr<gateway> enable_gateway(gateway_config cfg, uint64_t cache_bytes,
+                                          std::optional<redis_target> shared_cache);
+
+  /// The gateway, when enable_gateway() was called; nullptr otherwise.
+  std::shared_ptr<gateway> gateway_handle() const;
 
   /// Runs the pool (the calling thread included) until shutdown completes. SIGINT and
   /// SIGTERM start a graceful shutdown.

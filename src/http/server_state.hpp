@@ -11,6 +11,7 @@
 namespace medianest::http {
 
 class http_session;
+class gateway;
 
 /// What every session of one server shares: configuration, routes, the token verifier, the
 /// observer, and the registry of live sessions used for connection caps and shutdown.
@@ -20,6 +21,8 @@ struct server_state {
   std::shared_ptr<const jwt_verifier> verifier;
   std::shared_ptr<spdlog::logger> access_log;
   request_observer observer;
+  /// Gateway mode: set when --upstream is configured.
+  std::shared_ptr<gateway> proxy;
   std::atomic<bool> stopping{false};
   /// Called when the last session is gone during shutdown.
   std::function<void()> on_drained;

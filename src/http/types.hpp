@@ -34,6 +34,9 @@ struct http_response {
   std::string content_type = "application/json";
   std::string body;
   header_list headers;
+  /// A replayed upstream response (gateway cache): the daemon's own defaults (Server,
+  /// Cache-Control: no-store) are not added.
+  bool from_upstream = false;
 
   /// `{"success":true,"data":<data_json>}` with status 200.
   static http_response ok(std::string_view data_json);

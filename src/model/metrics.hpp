@@ -110,6 +110,29 @@ struct cache_sample {
   uint64_t connected_clients = 0; ///< Redis clients (all of them, not only ours); builtin: 0
 };
 
+// -- gateway -------------------------------------------------------------------
+
+/// Gateway mode's counters since start, and its pool and breaker right now.
+struct gateway_sample {
+  std::string upstream;
+  uint64_t requests = 0;          ///< proxied requests answered (cache hits included)
+  uint64_t in_flight = 0;         ///< proxied requests being answered now
+  uint64_t queued = 0;            ///< waiting for an upstream connection now
+  uint64_t connections_open = 0;  ///< upstream connections open now
+  uint64_t connections_idle = 0;
+  uint64_t connections_max = 0;
+  uint64_t upstream_errors = 0;   ///< 502 BAD_GATEWAY answers: refused, reset, malformed
+  uint64_t upstream_timeouts = 0; ///< 504 GATEWAY_TIMEOUT answers
+  uint64_t cache_hits = 0;
+  uint64_t cache_misses = 0;      ///< lookups on cached routes that went upstream
+  uint64_t cache_stores = 0;
+  uint64_t shed_degraded = 0;     ///< 503 PERFORMANCE_DEGRADED
+  uint64_t shed_circuit_open = 0; ///< 503 CIRCUIT_BREAKER_OPEN
+  uint64_t shed_exhausted = 0;    ///< 503 RESOURCE_EXHAUSTED at the queue cap
+  uint64_t rate_limited = 0;      ///< 429 RATE_LIMITED
+  std::string circuit_state = "closed"; ///< closed, open or half-open
+};
+
 // -- resources -----------------------------------------------------------------
 
 struct process_stats {
@@ -174,6 +197,8 @@ struct snapshot {
   section<system_sample> system;
   section<cache_sample> cache;
   section<resources_sample> resources;
+  /// Present only in gateway mode.
+  section<gateway_sample> gateway;
 };
 
 } // namespace medianest

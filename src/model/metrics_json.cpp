@@ -128,12 +128,33 @@ boost::json::object to_json_object(const resources_sample& x) {
             {"http", x.connections.http}}}};
 }
 
+boost::json::object to_json_object(const gateway_sample& x) {
+  return {{"upstream", x.upstream},
+          {"requests", x.requests},
+          {"inFlight", x.in_flight},
+          {"queued", x.queued},
+          {"upstreamConnections",
+           {{"open", x.connections_open}, {"idle", x.connections_idle}, {"max", x.connections_max}}},
+          {"upstreamErrors", x.upstream_errors},
+          {"upstreamTimeouts", x.upstream_timeouts},
+          {"cache", {{"hits", x.cache_hits}, {"misses", x.cache_misses}, {"stores", x.cache_stores}}},
+          {"shed",
+           {{"performanceDegraded", x.shed_degraded},
+            {"circuitBreakerOpen", x.shed_circuit_open},
+            {"resourceExhausted", x.shed_exhausted},
+            {"rateLimited", x.rate_limited}}},
+          {"circuitBreaker", x.circuit_state}};
+}
+
 boost::json::object metrics_data(const snapshot& s) {
-  return {{"timestamp", iso8601(s.timestamp)},
-          {"api", section_json(s.api)},
-          {"database", section_json(s.database)},
-          {"system", section_json(s.system)},
-          {"cache", section_json(s.cache)}};
+  boost::json::object out{{"timestamp", iso8601(s.timestamp)},
+                          {"api", section_json(s.api)},
+                          {"database", section_json(s.database)},
+                          {"system", section_json(s.system)},
+                          {"cache", section_json(s.cache)}};
+  if (s.gateway.value)
+    out["gateway"] = section_json(s.gateway);
+  return out;
 }
 
 boost::json::object resources_data(const snapshot& s) {

@@ -19,6 +19,7 @@ boost::json::object to_json_object(const database_sample& x);
 boost::json::object to_json_object(const system_sample& x);
 boost::json::object to_json_object(const cache_sample& x);
 boost::json::object to_json_object(const resources_sample& x);
+boost::json::object to_json_object(const gateway_sample& x);
 
 /// Rounds to two decimals, for ms and percentages.
 double round2(double x) noexcept;

@@ -12,8 +12,24 @@ response_cache::response_cache(uint64_t capacity_bytes) {
   counters_.capacity_bytes = capacity_bytes;
 }
 
+cache_counters operator+(cache_counters a, const cache_counters& b) noexcept {
+  a.hits += b.hits;
+  a.misses += b.misses;
+  a.sets += b.sets;
+  a.deletes += b.deletes;
+  a.evictions += b.evictions;
+  a.expired += b.expired;
+  a.keys += b.keys;
+  a.bytes += b.bytes;
+  a.capacity_bytes += b.capacity_bytes;
+  return a;
+}
+
 uint64_t response_cache::cost_of(const std::string& key, const cached_response& value) noexcept {
-  return key.size() + value.body.size() + value.content_type.size() + entry_overhead;
+  uint64_t cost = key.size() + value.body.size() + value.content_type.size() + entry_overhead;
+  for (const auto& [name, text] : value.headers)
+    cost += name.size() + text.size() + 2 * sizeof(std::string);
+  return cost;
 }
 
 cached_response_ptr response_cache::get(const std::string& key, clock::time_point now) {

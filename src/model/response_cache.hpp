@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace medianest {
 
@@ -17,6 +19,8 @@ struct cached_response {
   std::string body;
   /// When it was produced: lets a reader serve it stale while a refresh is under way.
   std::chrono::steady_clock::time_point produced = std::chrono::steady_clock::now();
+  /// Further response headers to replay (the gateway keeps the upstream's end-to-end headers).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 using cached_response_ptr = std::shared_ptr<const cached_response>;
@@ -33,6 +37,9 @@ struct cache_counters {
   uint64_t bytes = 0;
   uint64_t capacity_bytes = 0;
 };
+
+/// The sum of two caches' counters.
+cache_counters operator+(cache_counters a, const cache_counters& b) noexcept;
 
 /// The daemon's built-in response cache: an LRU over a byte budget with a TTL per entry.
 /// Not thread-safe (its actor owns it). An entry's cost is its key, body, content type and a fixed overhead.

@@ -1,0 +1,136 @@
+#include "http/gateway_impl.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace medianest::http {
+
+namespace {
+
+bool starts_with_segment(std::string_view path, std::string_view prefix) {
+  return path.rfind(prefix, 0) == 0
+         && (path.size() == prefix.size() || path[prefix.size()] == '/'
+             || path[prefix.size()] == '?');
+}
+
+} // namespace
+
+gateway::impl::impl(boost::asio::io_context& ioc, gateway_config cfg, uint64_t cache_bytes,
+                     std::optional<redis_target> shared_cache)
+  : config(std::move(cfg)),
+    cache(cache_bytes),
+    limiter(config.rate),
+    breaker_(config.breaker_threshold, config.breaker_cool_down) {
+  const auto& up = config.upstream;
+  upstream_host = up.port == 80 ? up.host : up.host + ":" + std::to_string(up.port);
+  if (up.host.find(':') != std::string::npos) // IPv6 literal
+    upstream_host = "[" + up.host + "]" + (up.port == 80 ? "" : ":" + std::to_string(up.port));
+  pool = std::make_shared<upstream_pool>(ioc, up, config.max_connections, config.max_queue,
+                                         config.connect_timeout);
+  if (shared_cache)
+    shared_store = std::make_unique<sources::redis_response_store>(std::move(*shared_cache));
+  auto rules = std::make_shared<ttl_map>();
+  for (const auto& rule : config.cache_rules)
+    (*rules)[rule.route] = rule.ttl;
+  ttls.store(std::move(rules));
+}
+
+gateway::impl::~impl() {
+  shutdown();
+}
+
+void gateway::impl::shutdown() {
+  pool->close();
+  shared_store.reset();
+}
+
+bool gateway::impl::proxies(std::string_view path) noexcept {
+  return !starts_with_segment(path, "/api/v1/performance") && !starts_with_segment(path, "/health")
+         && !starts_with_segment(path, "/dashboard");
+}
+
+std::chrono::seconds gateway::impl::ttl_for(std::string_view route) const {
+  auto rules = ttls.load(std::memory_order_acquire);
+  if (rules->empty())
+    return std::chrono::seconds{0};
+  auto it = rules->find(route);
+  return it == rules->end() ? std::chrono::seconds{0} : it->second;
+}
+
+bool gateway::impl::breaker_allows(clock::time_point now, std::chrono::milliseconds& retry_after) {
+  std::lock_guard guard{breaker_mutex_};
+  if (breaker_.allow(now))
+    return true;
+  retry_after = breaker_.retry_after(now);
+  return false;
+}
+
+void gateway::impl::breaker_record(bool ok) {
+  std::lock_guard guard{breaker_mutex_};
+  auto before = breaker_.state();
+  breaker_.record(ok, clock::now());
+  auto after = breaker_.state();
+  if (before != after)
+    spdlog::warn("gateway: upstream circuit breaker {} -> {} ({})", before, after,
+                 config.upstream.url);
+}
+
+void gateway::impl::breaker_abandon() {
+  std::lock_guard guard{breaker_mutex_};
+  breaker_.abandon();
+}
+
+// -- gateway -------------------------------------------------------------------------------
+
+gateway::gateway(std::unique_ptr<impl> internals) : impl_(std::move(internals)) {}
+
+gateway::~gateway() = default;
+
+gateway_sample gateway::stats() const {
+  const auto& g = *impl_;
+  auto load = [](const std::atomic<uint64_t>& n) { return n.load(std::memory_order_relaxed); };
+  gateway_sample s;
+  s.upstream = g.config.upstream.url;
+  s.requests = load(g.requests);
+  s.in_flight = load(g.in_flight);
+  s.queued = g.pool->queued();
+  s.connections_open = g.pool->open();
+  s.connections_idle = g.pool->idle();
+  s.connections_max = g.pool->max_connections();
+  s.upstream_errors = load(g.upstream_errors);
+  s.upstream_timeouts = load(g.upstream_timeouts);
+  s.cache_hits = load(g.cache_hits);
+  s.cache_misses = load(g.cache_misses);
+  s.cache_stores = load(g.cache_stores);
+  s.shed_degraded = load(g.shed_degraded);
+  s.shed_circuit_open = load(g.shed_circuit_open);
+  s.shed_exhausted = load(g.shed_exhausted);
+  s.rate_limited = load(g.rate_limited);
+  {
+    std::lock_guard guard{g.breaker_mutex_};
+    s.circuit_state = g.breaker_.state();
+  }
+  return s;
+}
+
+cache_counters gateway::cache_stats() const {
+  return impl_->cache.counters();
+}
+
+void gateway::set_cache_ttl(const std::string& route, std::chrono::seconds ttl) {
+  std::lock_guard guard{impl_->ttl_write_mutex_};
+  auto next = std::make_shared<impl::ttl_map>(*impl_->ttls.load());
+  if (ttl.count() > 0)
+    (*next)[route] = ttl;
+  else
+    next->erase(route);
+  impl_->ttls.store(std::move(next));
+}
+
+std::vector<cache_rule> gateway::cache_rules() const {
+  std::vector<cache_rule> out;
+  for (const auto& [route, ttl] : *impl_->ttls.load())
+    out.push_back({route, ttl});
+  return out;
+}
+
+} // namespace medianest::http

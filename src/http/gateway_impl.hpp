@@ -1,0 +1,80 @@
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/io_context.hpp>
+
+#include "app/config.hpp"
+#include "http/gateway.hpp"
+#include "http/upstream_pool.hpp"
+#include "model/circuit_breaker.hpp"
+#include "model/rate_limiter.hpp"
+#include "model/route_latency.hpp"
+#include "model/shared_response_cache.hpp"
+#include "sources/redis_response_store.hpp"
+
+namespace medianest::http {
+
+/// What every proxied exchange shares: the pool, the cache tiers, the limiter, the breaker,
+/// recent latencies and the counters. Every member is safe to use from any asio thread.
+struct gateway::impl {
+  using clock = std::chrono::steady_clock;
+  using ttl_map = std::map<std::string, std::chrono::seconds, std::less<>>;
+
+  impl(boost::asio::io_context& ioc, gateway_config config, uint64_t cache_bytes,
+       std::optional<redis_target> shared_cache);
+  ~impl();
+
+  /// Whether a request path goes upstream: everything but the daemon's own API, /health and
+  /// /dashboard.
+  static bool proxies(std::string_view path) noexcept;
+
+  /// The route's cache TTL now; 0 when it is not cached.
+  std::chrono::seconds ttl_for(std::string_view route) const;
+
+  /// Asks the breaker for a pass; when refused, `retry_after` says for how long.
+  bool breaker_allows(clock::time_point now, std::chrono::milliseconds& retry_after);
+  void breaker_record(bool ok);
+  void breaker_abandon();
+
+  /// Closes the pool (idle connections, waiting exchanges) and stops the shared store's
+  /// worker. Called by the server once its threads have stopped, before the io_context goes.
+  void shutdown();
+
+  gateway_config config;
+  /// "host" or "host:port", the Host header sent upstream.
+  std::string upstream_host;
+  std::shared_ptr<upstream_pool> pool;
+  shared_response_cache cache;
+  std::unique_ptr<sources::redis_response_store> shared_store;
+  sharded_rate_limiter limiter;
+  route_latency latency;
+
+  std::atomic<std::shared_ptr<const ttl_map>> ttls;
+
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> in_flight{0};
+  std::atomic<uint64_t> upstream_errors{0};
+  std::atomic<uint64_t> upstream_timeouts{0};
+  std::atomic<uint64_t> cache_hits{0};
+  std::atomic<uint64_t> cache_misses{0};
+  std::atomic<uint64_t> cache_stores{0};
+  std::atomic<uint64_t> shed_degraded{0};
+  std::atomic<uint64_t> shed_circuit_open{0};
+  std::atomic<uint64_t> shed_exhausted{0};
+  std::atomic<uint64_t> rate_limited{0};
+
+private:
+  friend class gateway;
+  mutable std::mutex breaker_mutex_;
+  circuit_breaker breaker_;
+  std::mutex ttl_write_mutex_;
+};
+
+} // namespace medianest::http

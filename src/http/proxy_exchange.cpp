@@ -1,0 +1,613 @@
+#include "http/proxy_exchange.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "http/correlation.hpp"
+#include "http/http_session.hpp"
+#include "model/cache_policy.hpp"
+#include "model/cached_response_codec.hpp"
+#include "model/request_record.hpp"
+
+namespace medianest::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+
+namespace {
+
+/// Responses larger than this are relayed but never cached.
+constexpr uint64_t max_cached_body = 8u << 20;
+/// Retry-After of a shed request.
+constexpr unsigned shed_retry_after_seconds = 5;
+constexpr auto client_write_timeout = std::chrono::seconds(30);
+
+int64_t steady_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
+int64_t unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+/// Removes the headers that concern one connection only (RFC 9110 7.6.1), including those the
+/// Connection header names. Transfer-Encoding goes too: the serializer re-adds it when needed.
+template <class Fields>
+void strip_hop_by_hop(Fields& fields) {
+  std::vector<std::string> listed;
+  std::string_view connection = fields[bhttp::field::connection];
+  size_t pos = 0;
+  while (pos < connection.size()) {
+    auto comma = std::min(connection.find(',', pos), connection.size());
+    auto token = trim(connection.substr(pos, comma - pos));
+    if (!token.empty())
+      listed.emplace_back(token);
+    pos = comma + 1;
+  }
+  for (const auto& name : listed)
+    fields.erase(name);
+  for (auto field : {bhttp::field::connection, bhttp::field::keep_alive,
+                     bhttp::field::proxy_authenticate, bhttp::field::proxy_authorization,
+                     bhttp::field::te, bhttp::field::trailer, bhttp::field::transfer_encoding,
+                     bhttp::field::upgrade, bhttp::field::expect})
+    fields.erase(field);
+  fields.erase("Proxy-Connection");
+}
+
+bool is_stale_connection_error(const beast::error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == net::error::eof
+         || ec == net::error::connection_reset || ec == net::error::broken_pipe
+         || ec == bhttp::error::partial_message;
+}
+
+/// Headers of an upstream response that a cached copy replays.
+bool replayable(std::string_view name) {
+  for (std::string_view skip : {"Content-Length", "Content-Type", "Date", "X-Correlation-ID",
+                                "Age", "X-RateLimit-Limit", "X-RateLimit-Remaining",
+                                "X-RateLimit-Reset", "X-Cache"})
+    if (name.size() == skip.size()
+        && std::equal(name.begin(), name.end(), skip.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a))
+                    == std::tolower(static_cast<unsigned char>(b));
+           }))
+      return false;
+  return true;
+}
+
+} // namespace
+
+proxy_exchange::proxy_exchange(std::shared_ptr<http_session> session, gateway::impl& gw)
+  : session_(std::move(session)), gw_(gw), started_(clock::now()) {
+  gw_.in_flight.fetch_add(1, std::memory_order_relaxed);
+}
+
+proxy_exchange::~proxy_exchange() {
+  if (breaker_ticket_)
+    gw_.breaker_abandon();
+  if (upstream_)
+    gw_.pool->release(std::move(upstream_), false);
+  gw_.in_flight.fetch_sub(1, std::memory_order_relaxed);
+  gw_.requests.fetch_add(1, std::memory_order_relaxed);
+}
+
+void proxy_exchange::start() {
+  auto& s = *session_;
+  request_.emplace(std::move(*s.parser_));
+  s.parser_.reset();
+  request_->body_limit(boost::none); // streamed: the upstream decides what it accepts
+  request_done_at_header_ = request_->is_done();
+  auto& req = request_->get();
+  client_keep_alive_ = req.keep_alive();
+  client_version_ = req.version();
+  s.keep_alive_ = client_keep_alive_;
+  is_get_ = req.method() == bhttp::verb::get;
+  is_head_ = req.method() == bhttp::verb::head;
+
+  auto client_cid = req["X-Correlation-ID"];
+  s.correlation_id_ = acceptable_correlation_id(client_cid) ? std::string{client_cid}
+                                                            : make_correlation_id();
+  auto target = req.target();
+  route_ = intern_route(fold_route(target.substr(0, target.find('?')), gw_.config.templates));
+  s.route_ = route_;
+
+  if (!admit_rate())
+    return;
+  cache_ttl_ = is_get_ ? gw_.ttl_for(*route_) : std::chrono::seconds{0};
+  if (cache_ttl_.count() > 0)
+    return look_up_cache();
+  go_upstream();
+}
+
+// -- admission --------------------------------------------------------------------------------
+
+bool proxy_exchange::admit_rate() {
+  if (gw_.config.rate.limit == 0)
+    return true;
+  auto& req = request_->get();
+  auto authorization = req[bhttp::field::authorization];
+  std::string client;
+  if (!authorization.empty()) {
+    client.assign("t:").append(authorization);
+  } else {
+    beast::error_code ec;
+    auto remote = session_->stream_.socket().remote_endpoint(ec);
+    client = "a:" + (ec ? std::string{"unknown"} : remote.address().to_string());
+  }
+  rate_ = gw_.limiter.check(client, clock::now());
+  if (rate_.allowed)
+    return true;
+  gw_.rate_limited.fetch_add(1, std::memory_order_relaxed);
+  auto res = http_response::error(
+    {errc::rate_limited,
+     "rate limit of " + std::to_string(rate_.limit) + " requests per "
+       + std::to_string(gw_.config.rate.window.count()) + " s exceeded",
+     {{"limit", rate_.limit}, {"retryAfter", rate_.retry_after_seconds}},
+     static_cast<unsigned>(rate_.retry_after_seconds)});
+  answer(std::move(res));
+  return false;
+}
+
+void proxy_exchange::look_up_cache() {
+  auto& req = request_->get();
+  auto bypass = request_bypasses_cache(req[bhttp::field::cache_control], req[bhttp::field::pragma]);
+  auto method = req.method_string();
+  auto target = req.target();
+  auto encoding = req[bhttp::field::accept_encoding];
+  shared_key_ = cache_key(method, target, encoding, {}, true);
+  credential_key_ = cache_key(method, target, encoding,
+                              request_credential(req[bhttp::field::authorization],
+                                                 req[bhttp::field::cookie]),
+                              false);
+  if (bypass)
+    return go_upstream();
+  auto now = clock::now();
+  for (const auto* key : {&shared_key_, &credential_key_})
+    if (auto hit = gw_.cache.get(*key, now)) {
+      auto age = std::chrono::duration_cast<std::chrono::seconds>(now - hit->produced);
+      return serve_cached(*hit, age);
+    }
+  if (!gw_.shared_store)
+    return go_upstream();
+  // The shared tier: one Redis round trip per key, on the store's thread.
+  auto self = shared_from_this();
+  auto strand = session_->stream_.get_executor();
+  auto ask = [self, strand](const std::string& key, std::function<void()> on_miss) {
+    self->gw_.shared_store->lookup(key, [self, strand, key, on_miss = std::move(on_miss)](
+                                          std::optional<decoded_response> found) mutable {
+      net::post(strand, [self, key, found = std::move(found), on_miss = std::move(on_miss)]() mutable {
+        if (!found)
+          return on_miss();
+        auto remaining = found->expires_unix_ms - unix_now_ms();
+        auto value = std::make_shared<cached_response>(std::move(found->response));
+        self->gw_.cache.put(key, value, std::chrono::milliseconds(std::max<int64_t>(remaining, 1)));
+        self->serve_cached(*value, std::chrono::seconds{0});
+      });
+    });
+  };
+  ask(shared_key_, [self, ask] { ask(self->credential_key_, [self] { self->go_upstream(); }); });
+}
+
+void proxy_exchange::serve_cached(const cached_response& hit, std::chrono::seconds age) {
+  gw_.cache_hits.fetch_add(1, std::memory_order_relaxed);
+  http_response res;
+  res.status = hit.status;
+  res.content_type = hit.content_type;
+  res.body = hit.body;
+  res.headers = hit.headers;
+  res.from_upstream = true;
+  res.headers.emplace_back("X-Cache", "HIT");
+  res.headers.emplace_back("Age", std::to_string(age.count()));
+  if (is_head_)
+    res.body.clear();
+  answer(std::move(res));
+}
+
+void proxy_exchange::go_upstream() {
+  if (cache_ttl_.count() > 0)
+    gw_.cache_misses.fetch_add(1, std::memory_order_relaxed);
+  if (!admit_breaker_and_load())
+    return;
+  prepare_upstream_request();
+  auto self = shared_from_this();
+  bool queued = gw_.pool->acquire(session_->stream_.get_executor(),
+                                  [self](beast::error_code ec, upstream_connection_ptr c) {
+                                    self->on_connection(ec, std::move(c));
+                                  });
+  if (queued)
+    return;
+  gw_.shed_exhausted.fetch_add(1, std::memory_order_relaxed);
+  gw_.breaker_abandon();
+  breaker_ticket_ = false;
+  answer(http_response::error(
+    {errc::resource_exhausted,
+     "the upstream queue is full (" + std::to_string(gw_.config.max_queue) + " requests waiting)",
+     {{"queued", gw_.config.max_queue}},
+     1u}));
+}
+
+bool proxy_exchange::admit_breaker_and_load() {
+  auto now = clock::now();
+  std::chrono::milliseconds retry_after{0};
+  if (!gw_.breaker_allows(now, retry_after)) {
+    gw_.shed_circuit_open.fetch_add(1, std::memory_order_relaxed);
+    auto seconds = static_cast<unsigned>(std::max<int64_t>(1, (retry_after.count() + 999) / 1000));
+    answer(http_response::error(
+      {errc::circuit_breaker_open,
+       "the upstream failed repeatedly; requests resume after the breaker's cool-down",
+       {{"retryAfter", seconds}},
+       seconds}));
+    return false;
+  }
+  breaker_ticket_ = true;
+  auto queued = gw_.pool->queued();
+  if (queued >= gw_.config.shed_queue && queued > 0) {
+    auto p95 = gw_.latency.p95_ms(route_, steady_now_ms());
+    if (p95 > gw_.config.shed_p95_ms) {
+      gw_.shed_degraded.fetch_add(1, std::memory_order_relaxed);
+      gw_.breaker_abandon();
+      breaker_ticket_ = false;
+      answer(http_response::error(
+        {errc::performance_degraded,
+         *route_ + " is answering slowly and " + std::to_string(queued)
+           + " requests are waiting for the upstream",
+         {{"responseTime", std::round(p95)},
+          {"threshold", gw_.config.shed_p95_ms},
+          {"retryAfter", shed_retry_after_seconds}},
+         shed_retry_after_seconds}));
+      return false;
+    }
+  }
+  return true;
+}
+
+// -- the upstream leg -------------------------------------------------------------------------
+
+void proxy_exchange::prepare_upstream_request() {
+  auto& req = request_->get();
+  bool chunked = req.chunked();
+  strip_hop_by_hop(req);
+  if (chunked)
+    req.chunked(true);
+  if (!gw_.config.upstream.base_path.empty())
+    req.target(gw_.config.upstream.base_path + std::string{req.target()});
+  beast::error_code ec;
+  auto remote = session_->stream_.socket().remote_endpoint(ec);
+  if (!ec) {
+    auto address = remote.address().to_string();
+    auto previous = req["X-Forwarded-For"];
+    req.set("X-Forwarded-For", previous.empty() ? address : std::string{previous} + ", " + address);
+  }
+  if (req["X-Forwarded-Proto"].empty())
+    req.set("X-Forwarded-Proto", "http");
+  if (req["X-Forwarded-Host"].empty() && !req[bhttp::field::host].empty())
+    req.set("X-Forwarded-Host", req[bhttp::field::host]);
+  req.set(bhttp::field::host, gw_.upstream_host);
+  req.set("X-Correlation-ID", session_->correlation_id_);
+  req.version(11);
+  req.keep_alive(true);
+}
+
+void proxy_exchange::on_connection(beast::error_code ec, upstream_connection_ptr c) {
+  if (ec)
+    return fail_upstream(ec);
+  upstream_ = std::move(c);
+  send_request();
+}
+
+void proxy_exchange::send_request() {
+  request_writer_.emplace(request_->get());
+  upstream_->stream.expires_after(gw_.config.response_timeout);
+  if (request_->is_done()) {
+    auto& body = request_->get().body();
+    body.data = nullptr;
+    body.size = 0;
+    body.more = false;
+    bhttp::async_write(upstream_->stream, *request_writer_,
+                       net::bind_executor(session_->stream_.get_executor(),
+                                          [self = shared_from_this()](beast::error_code ec,
+                                                                      std::size_t) {
+                                            self->on_request_written(ec);
+                                          }));
+    return;
+  }
+  relay_request_body();
+}
+
+void proxy_exchange::relay_request_body() {
+  auto& body = request_->get().body();
+  body.data = piece_.data();
+  body.size = piece_.size();
+  auto& s = *session_;
+  s.stream_.expires_after(s.state_->config.idle_timeout);
+  bhttp::async_read(
+    s.stream_, s.buffer_, *request_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec == bhttp::error::need_buffer)
+        ec = {};
+      if (ec)
+        return self->abort("reading the request body", ec);
+      self->session_->stream_.expires_never();
+      auto& body = self->request_->get().body();
+      body.size = self->piece_.size() - body.size;
+      body.data = self->piece_.data();
+      body.more = !self->request_->is_done();
+      self->upstream_->stream.expires_after(self->gw_.config.response_timeout);
+      bhttp::async_write(self->upstream_->stream, *self->request_writer_,
+                         net::bind_executor(self->session_->stream_.get_executor(),
+                                            [self](beast::error_code ec, std::size_t) {
+                                              if (ec == bhttp::error::need_buffer)
+                                                ec = {};
+                                              self->on_request_written(ec);
+                                            }));
+    });
+}
+
+void proxy_exchange::on_request_written(beast::error_code ec) {
+  if (ec) {
+    if (retry_on_stale(ec))
+      return;
+    return fail_upstream(ec);
+  }
+  if (!request_writer_->is_done())
+    return relay_request_body();
+  read_response_header();
+}
+
+void proxy_exchange::read_response_header() {
+  response_.emplace();
+  response_->body_limit(boost::none);
+  if (is_head_)
+    response_->skip(true);
+  upstream_->stream.expires_after(gw_.config.response_timeout);
+  bhttp::async_read_header(upstream_->stream, upstream_->buffer, *response_,
+                           net::bind_executor(session_->stream_.get_executor(),
+                                              [self = shared_from_this()](beast::error_code ec,
+                                                                          std::size_t) {
+                                                self->on_response_header(ec);
+                                              }));
+}
+
+bool proxy_exchange::retry_on_stale(beast::error_code ec) {
+  if (!upstream_ || !upstream_->reused || !request_done_at_header_ || stale_retries_ >= 2
+      || !is_stale_connection_error(ec))
+    return false;
+  // The upstream closed an idle pooled connection as we reused it: nothing reached it, so
+  // the request goes again on another connection.
+  ++stale_retries_;
+  gw_.pool->release(std::move(upstream_), false);
+  auto self = shared_from_this();
+  bool queued = gw_.pool->acquire(session_->stream_.get_executor(),
+                                  [self](beast::error_code ec, upstream_connection_ptr c) {
+                                    self->on_connection(ec, std::move(c));
+                                  });
+  if (!queued)
+    fail_upstream(ec);
+  return true;
+}
+
+void proxy_exchange::on_response_header(beast::error_code ec) {
+  if (ec) {
+    if (retry_on_stale(ec))
+      return;
+    return fail_upstream(ec);
+  }
+  auto status = response_->get().result_int();
+  if (status >= 100 && status < 200) // an interim response (103 Early Hints): wait for the final
+    return read_response_header();
+  status_ = status;
+  gw_.breaker_record(status_ < 502 || status_ > 504);
+  breaker_ticket_ = false;
+  prepare_client_response();
+  response_writer_.emplace(response_->get());
+  auto& s = *session_;
+  s.stream_.expires_after(client_write_timeout);
+  if (is_head_) {
+    bhttp::async_write_header(s.stream_, *response_writer_,
+                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                if (ec)
+                                  return self->abort("writing the response header", ec);
+                                self->finish();
+                              });
+    return;
+  }
+  relay_response_body();
+}
+
+void proxy_exchange::fail_upstream(beast::error_code ec) {
+  if (breaker_ticket_) {
+    gw_.breaker_record(false);
+    breaker_ticket_ = false;
+  }
+  if (upstream_)
+    gw_.pool->release(std::move(upstream_), false);
+  bool timed_out = ec == beast::error::timeout;
+  if (ec == net::error::operation_aborted) {
+    // the pool is closing: the daemon is shutting down
+    return answer(http_response::error(
+      {errc::resource_exhausted, "the gateway is shutting down", {}, 1u}));
+  }
+  if (timed_out) {
+    gw_.upstream_timeouts.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("gateway: upstream timed out on {} cid={}", *route_, session_->correlation_id_);
+    return answer(http_response::error(
+      {errc::gateway_timeout, "the upstream did not answer in time", {}, std::nullopt}));
+  }
+  gw_.upstream_errors.fetch_add(1, std::memory_order_relaxed);
+  spdlog::warn("gateway: upstream failed on {}: {} cid={}", *route_, ec.message(),
+               session_->correlation_id_);
+  answer(http_response::error(
+    {errc::bad_gateway, "the upstream failed: " + ec.message(), {}, std::nullopt}));
+}
+
+// -- the response leg -------------------------------------------------------------------------
+
+void proxy_exchange::prepare_client_response() {
+  auto& res = response_->get();
+  upstream_reusable_ = response_->keep_alive();
+  bool body_follows = !response_->is_done();
+  bool has_length = response_->content_length().has_value();
+  if (cache_ttl_.count() > 0 && is_get_) {
+    response_traits traits{status_, res[bhttp::field::cache_control], res[bhttp::field::vary],
+                           res.count(bhttp::field::set_cookie) > 0};
+    auto decision = decide_store(traits, cache_ttl_);
+    if (decision.store && (!has_length || *response_->content_length() <= max_cached_body)) {
+      capturing_ = true;
+      capture_.status = status_;
+      capture_.content_type = std::string{res[bhttp::field::content_type]};
+      cache_ttl_ = decision.ttl;
+      if (decision.shared)
+        credential_key_ = shared_key_;
+    }
+  }
+  strip_hop_by_hop(res);
+  if (capturing_)
+    for (const auto& field : res)
+      if (replayable(field.name_string()))
+        capture_.headers.emplace_back(field.name_string(), field.value());
+  if (body_follows && !has_length) {
+    if (client_version_ >= 11)
+      res.chunked(true);
+    else
+      client_keep_alive_ = false; // an HTTP/1.0 client reads to the end of the connection
+  }
+  res.version(11);
+  res.set("X-Correlation-ID", session_->correlation_id_);
+  add_rate_headers(res);
+  if (cache_ttl_.count() > 0)
+    res.set("X-Cache", "MISS");
+  if (session_->stopping_ || session_->state_->stopping.load())
+    client_keep_alive_ = false;
+  res.keep_alive(client_keep_alive_);
+}
+
+void proxy_exchange::relay_response_body() {
+  auto& body = response_->get().body();
+  if (response_->is_done()) {
+    body.data = nullptr;
+    body.size = 0;
+    body.more = false;
+    return write_client_piece();
+  }
+  body.data = piece_.data();
+  body.size = piece_.size();
+  upstream_->stream.expires_after(gw_.config.response_timeout);
+  bhttp::async_read(upstream_->stream, upstream_->buffer, *response_,
+                    net::bind_executor(session_->stream_.get_executor(),
+                                       [self = shared_from_this()](beast::error_code ec,
+                                                                   std::size_t) {
+                                         self->on_upstream_body(ec);
+                                       }));
+}
+
+void proxy_exchange::on_upstream_body(beast::error_code ec) {
+  if (ec == bhttp::error::need_buffer)
+    ec = {};
+  if (ec)
+    return abort("reading the upstream body", ec);
+  auto& body = response_->get().body();
+  auto n = piece_.size() - body.size;
+  if (capturing_) {
+    if (capture_.body.size() + n <= std::min(max_cached_body, gw_.cache.max_entry_bytes()))
+      capture_.body.append(piece_.data(), n);
+    else
+      capturing_ = false, capture_.body = {};
+  }
+  body.data = piece_.data();
+  body.size = n;
+  body.more = !response_->is_done();
+  write_client_piece();
+}
+
+void proxy_exchange::write_client_piece() {
+  auto& s = *session_;
+  s.stream_.expires_after(client_write_timeout);
+  bhttp::async_write(s.stream_, *response_writer_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_client_piece(ec);
+                     });
+}
+
+void proxy_exchange::on_client_piece(beast::error_code ec) {
+  if (ec == bhttp::error::need_buffer)
+    ec = {};
+  if (ec)
+    return abort("writing the response", ec);
+  if (!response_writer_->is_done())
+    return relay_response_body();
+  finish();
+}
+
+void proxy_exchange::finish() {
+  gw_.pool->release(std::move(upstream_), upstream_reusable_ && response_->is_done());
+  auto took = clock::now() - started_;
+  gw_.latency.add(route_,
+                  static_cast<uint64_t>(
+                    std::chrono::duration_cast<std::chrono::microseconds>(took).count()),
+                  steady_now_ms());
+  if (capturing_)
+    store_in_cache();
+  session_->finish_proxied(status_, !client_keep_alive_);
+}
+
+void proxy_exchange::abort(const char* where, beast::error_code ec) {
+  spdlog::debug("gateway: exchange on {} aborted {}: {} cid={}", *route_, where, ec.message(),
+                session_->correlation_id_);
+  if (upstream_)
+    gw_.pool->release(std::move(upstream_), false);
+  session_->abort_proxied(status_ ? status_ : 502);
+}
+
+void proxy_exchange::store_in_cache() {
+  auto value = std::make_shared<cached_response>(std::move(capture_));
+  gw_.cache.put(credential_key_, value, cache_ttl_);
+  gw_.cache_stores.fetch_add(1, std::memory_order_relaxed);
+  if (gw_.shared_store)
+    gw_.shared_store->store(credential_key_,
+                            encode_cached_response(*value, unix_now_ms() + cache_ttl_.count() * 1000),
+                            cache_ttl_);
+}
+
+void proxy_exchange::answer(http_response res) {
+  add_rate_headers(res);
+  if (!request_->is_done())
+    session_->keep_alive_ = false; // the unread body would be taken for the next request
+  session_->route_ = route_;
+  session_->complete(std::move(res));
+}
+
+void proxy_exchange::add_rate_headers(http_response& res) const {
+  if (rate_.limit == 0)
+    return;
+  res.headers.emplace_back("X-RateLimit-Limit", std::to_string(rate_.limit));
+  res.headers.emplace_back("X-RateLimit-Remaining", std::to_string(rate_.remaining));
+  res.headers.emplace_back("X-RateLimit-Reset", std::to_string(rate_.reset_seconds));
+}
+
+template <class Fields>
+void proxy_exchange::add_rate_headers(Fields& fields) const {
+  if (rate_.limit == 0)
+    return;
+  fields.set("X-RateLimit-Limit", std::to_string(rate_.limit));
+  fields.set("X-RateLimit-Remaining", std::to_string(rate_.remaining));
+  fields.set("X-RateLimit-Reset", std::to_string(rate_.reset_seconds));
+}
+
+} // namespace medianest::http

@@ -1,0 +1,110 @@
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
+
+#include "http/gateway_impl.hpp"
+#include "http/types.hpp"
+#include "model/rate_limiter.hpp"
+
+namespace medianest::http {
+
+class http_session;
+
+/// One proxied request, from its parsed header to the last byte of the answer: admission
+/// (rate limit, cache, circuit breaker, load shedding, queue cap), then the request relayed
+/// upstream over a pooled connection and the response relayed back piece by piece, so that
+/// neither body is ever held whole (but a response on its way into the cache). Runs on the
+/// client session's strand; upstream completions are bound to it.
+class proxy_exchange : public std::enable_shared_from_this<proxy_exchange> {
+public:
+  proxy_exchange(std::shared_ptr<http_session> session, gateway::impl& gw);
+  ~proxy_exchange();
+
+  /// Takes over the session's request, whose header has been read.
+  void start();
+
+private:
+  using clock = std::chrono::steady_clock;
+  using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
+  using response_parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
+  using request_serializer =
+    boost::beast::http::request_serializer<boost::beast::http::buffer_body>;
+  using response_serializer =
+    boost::beast::http::response_serializer<boost::beast::http::buffer_body>;
+
+  // -- admission ------------------------------------------------------------------------
+  bool admit_rate();
+  void look_up_cache();
+  void serve_cached(const cached_response& hit, std::chrono::seconds age);
+  void go_upstream();
+  bool admit_breaker_and_load();
+
+  // -- the upstream leg -----------------------------------------------------------------
+  void prepare_upstream_request();
+  void on_connection(boost::beast::error_code ec, upstream_connection_ptr c);
+  void send_request();
+  void relay_request_body();
+  void on_request_written(boost::beast::error_code ec);
+  void read_response_header();
+  void on_response_header(boost::beast::error_code ec);
+  bool retry_on_stale(boost::beast::error_code ec);
+  void fail_upstream(boost::beast::error_code ec);
+
+  // -- the response leg -----------------------------------------------------------------
+  void prepare_client_response();
+  void relay_response_body();
+  void on_upstream_body(boost::beast::error_code ec);
+  void write_client_piece();
+  void on_client_piece(boost::beast::error_code ec);
+  void finish();
+  void abort(const char* where, boost::beast::error_code ec);
+
+  /// Answers with a buffered response through the session (refusals, cache hits, 502/504).
+  void answer(http_response res);
+  void add_rate_headers(http_response& res) const;
+  template <class Fields>
+  void add_rate_headers(Fields& fields) const;
+  void store_in_cache();
+
+  std::shared_ptr<http_session> session_;
+  gateway::impl& gw_;
+  clock::time_point started_;
+  const std::string* route_ = nullptr;
+  bool is_get_ = false;
+  bool is_head_ = false;
+  bool client_keep_alive_ = true;
+  unsigned client_version_ = 11;
+
+  std::optional<request_parser> request_;
+  std::optional<request_serializer> request_writer_;
+  std::optional<response_parser> response_;
+  std::optional<response_serializer> response_writer_;
+  upstream_connection_ptr upstream_;
+  bool request_done_at_header_ = false;
+  unsigned stale_retries_ = 0;
+  bool breaker_ticket_ = false;
+  bool upstream_reusable_ = false;
+  unsigned status_ = 0;
+
+  rate_decision rate_;
+  std::chrono::seconds cache_ttl_{0};
+  std::string credential_key_;
+  std::string shared_key_;
+  bool capturing_ = false;
+  cached_response capture_;
+  std::string capture_control_;
+  std::string capture_vary_;
+  bool capture_sets_cookie_ = false;
+
+  std::array<char, 32 * 1024> piece_;
+};
+
+} // namespace medianest::http

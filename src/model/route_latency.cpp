@@ -1,0 +1,52 @@
+#include "model/route_latency.hpp"
+
+namespace medianest {
+
+void route_latency::entry::rotate(int64_t now_epoch) {
+  if (now_epoch == epoch)
+    return;
+  if (now_epoch == epoch + 1)
+    previous = std::move(current);
+  else
+    previous.clear();
+  current.clear();
+  epoch = now_epoch;
+}
+
+route_latency::entry* route_latency::find(const std::string* route) const {
+  std::shared_lock guard{table_mutex_};
+  auto it = routes_.find(route);
+  return it == routes_.end() ? nullptr : it->second.get();
+}
+
+void route_latency::add(const std::string* route, uint64_t micros, int64_t now_ms) {
+  auto* e = find(route);
+  if (!e) {
+    std::unique_lock guard{table_mutex_};
+    auto& slot = routes_[route];
+    if (!slot)
+      slot = std::make_unique<entry>();
+    e = slot.get();
+  }
+  std::lock_guard guard{e->mutex};
+  e->rotate(now_ms / slice_ms);
+  e->current.record(micros);
+}
+
+double route_latency::p95_ms(const std::string* route, int64_t now_ms) const {
+  auto* e = find(route);
+  if (!e)
+    return 0;
+  std::lock_guard guard{e->mutex};
+  auto now_epoch = now_ms / slice_ms;
+  latency_histogram recent;
+  if (e->epoch == now_epoch) {
+    recent.merge(e->current);
+    recent.merge(e->previous);
+  } else if (e->epoch == now_epoch - 1) {
+    recent.merge(e->current);
+  }
+  return recent.empty() ? 0 : recent.quantile(0.95) / 1000.0;
+}
+
+} // namespace medianest
