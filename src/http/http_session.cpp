@@ -107,7 +107,12 @@ void http_session::read_header() {
   route_ = route_unparsed;
   correlation_id_.clear();
   parser_.emplace();
-  parser_->body_limit(state_->config.body_limit);
+  // A proxied body is streamed and may be any size: in gateway mode the limit is applied once
+  // the header says where the request goes.
+  if (state_->proxy)
+    parser_->body_limit(boost::none);
+  else
+    parser_->body_limit(state_->config.body_limit);
   parser_->header_limit(static_cast<std::uint32_t>(state_->config.header_limit));
   stream_.expires_after(state_->config.header_timeout);
   bhttp::async_read_header(stream_, buffer_, *parser_,
@@ -142,6 +147,10 @@ void http_session::continue_after_header() {
       return std::make_shared<proxy_exchange>(shared_from_this(), state_->proxy->internals())
         ->start();
     }
+    auto length = parser_->content_length();
+    if (length && *length > state_->config.body_limit)
+      return fail_read(bhttp::error::body_limit);
+    parser_->body_limit(state_->config.body_limit);
   }
   read_body();
 }
@@ -207,10 +216,7 @@ void http_session::dispatch(request_type&& req) {
   for (const auto& field : req)
     r.headers.emplace_back(std::string{field.name_string()}, std::string{field.value()});
   r.body = std::move(req.body());
-  beast::error_code ec;
-  auto remote = stream_.socket().remote_endpoint(ec);
-  if (!ec)
-    r.remote_address = remote.address().to_string();
+  r.remote_address = remote_address();
 
   auto client_cid = r.header("X-Correlation-ID");
   correlation_id_ = acceptable_correlation_id(client_cid) ? std::string{client_cid}
@@ -318,6 +324,15 @@ void http_session::finish_proxied(unsigned status, bool close) {
 void http_session::abort_proxied(unsigned status) {
   record_request(status);
   stream_.close();
+}
+
+const std::string& http_session::remote_address() {
+  if (!remote_address_) {
+    beast::error_code ec;
+    auto remote = stream_.socket().remote_endpoint(ec);
+    remote_address_ = ec ? std::string{} : remote.address().to_string();
+  }
+  return *remote_address_;
 }
 
 void http_session::record_request(unsigned status) {

@@ -47,6 +47,8 @@ private:
   /// The proxy failed half-way through a response: account it and drop the connection.
   void abort_proxied(unsigned status);
   void record_request(unsigned status);
+  /// The peer's address, looked up once per connection ("" if the socket has none).
+  const std::string& remote_address();
   void on_body(boost::beast::error_code ec);
   void fail_read(boost::beast::error_code ec);
   void dispatch(request_type&& req);
@@ -71,6 +73,7 @@ private:
   const std::string* route_ = nullptr;
   std::string correlation_id_;
   bool keep_alive_ = true;
+  std::optional<std::string> remote_address_;
   clock::time_point started_;
 };
 

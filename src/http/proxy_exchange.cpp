@@ -148,9 +148,7 @@ bool proxy_exchange::admit_rate() {
   if (!authorization.empty()) {
     client.assign("t:").append(authorization);
   } else {
-    beast::error_code ec;
-    auto remote = session_->stream_.socket().remote_endpoint(ec);
-    client = "a:" + (ec ? std::string{"unknown"} : remote.address().to_string());
+    client = "a:" + session_->remote_address();
   }
   rate_ = gw_.limiter.check(client, clock::now());
   if (rate_.allowed)
@@ -227,6 +225,8 @@ void proxy_exchange::go_upstream() {
   if (!admit_breaker_and_load())
     return;
   prepare_upstream_request();
+  if (auto idle = gw_.pool->take_idle())
+    return on_connection({}, std::move(idle));
   auto self = shared_from_this();
   bool queued = gw_.pool->acquire(session_->stream_.get_executor(),
                                   [self](beast::error_code ec, upstream_connection_ptr c) {
@@ -289,10 +289,7 @@ void proxy_exchange::prepare_upstream_request() {
     req.chunked(true);
   if (!gw_.config.upstream.base_path.empty())
     req.target(gw_.config.upstream.base_path + std::string{req.target()});
-  beast::error_code ec;
-  auto remote = session_->stream_.socket().remote_endpoint(ec);
-  if (!ec) {
-    auto address = remote.address().to_string();
+  if (const auto& address = session_->remote_address(); !address.empty()) {
     auto previous = req["X-Forwarded-For"];
     req.set("X-Forwarded-For", previous.empty() ? address : std::string{previous} + ", " + address);
   }

@@ -27,6 +27,30 @@ upstream_pool::upstream_pool(net::io_context& ioc, upstream_target target, size_
   // nop
 }
 
+upstream_connection_ptr upstream_pool::take_idle() {
+  std::vector<upstream_connection_ptr> expired;
+  upstream_connection_ptr found;
+  {
+    std::lock_guard guard{mutex_};
+    auto now = clock::now();
+    while (!idle_.empty() && !found) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      if (now - c->idle_since < max_idle) {
+        found = std::move(c);
+      } else {
+        --open_;
+        expired.push_back(std::move(c));
+      }
+    }
+  }
+  for (auto& c : expired) {
+    beast::error_code ignored;
+    c->stream.socket().close(ignored);
+  }
+  return found;
+}
+
 bool upstream_pool::acquire(const net::any_io_executor& ex, handler done) {
   std::unique_lock guard{mutex_};
   if (closed_) {
@@ -34,19 +58,12 @@ bool upstream_pool::acquire(const net::any_io_executor& ex, handler done) {
     deliver({ex, std::move(done)}, net::error::operation_aborted, nullptr);
     return true;
   }
-  auto now = clock::now();
-  while (!idle_.empty()) {
-    auto c = std::move(idle_.back());
-    idle_.pop_back();
-    if (now - c->idle_since < max_idle) {
-      guard.unlock();
-      deliver({ex, std::move(done)}, {}, std::move(c));
-      return true;
-    }
-    --open_;
-    beast::error_code ignored;
-    c->stream.socket().close(ignored);
+  guard.unlock();
+  if (auto c = take_idle()) {
+    deliver({ex, std::move(done)}, {}, std::move(c));
+    return true;
   }
+  guard.lock();
   if (open_ < max_connections_) {
     ++open_;
     guard.unlock();

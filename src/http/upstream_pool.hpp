@@ -40,6 +40,10 @@ public:
   upstream_pool(boost::asio::io_context& ioc, upstream_target target, size_t max_connections,
                 size_t max_queue, std::chrono::milliseconds connect_timeout);
 
+  /// An idle connection, right now, or nullptr: the common case needs no hop through the
+  /// io_context (which would wake another thread).
+  upstream_connection_ptr take_idle();
+
   /// Hands an idle or newly connected connection to `done`, run on `ex`; a connect failure
   /// arrives as an error (504 for a timeout, 502 otherwise). False when the queue is full.
   bool acquire(const boost::asio::any_io_executor& ex, handler done);

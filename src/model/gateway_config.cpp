@@ -29,7 +29,9 @@ std::optional<upstream_target> parse_upstream_url(std::string_view url, std::str
   upstream_target t;
   t.url = std::string{url};
   auto rest = url.substr(scheme.size());
-  auto slash = rest.find('/');
+  // The authority ends at the first '/', '?' or '#' (RFC 3986): "http://host?x" carries a query,
+  // not a host named "host?x".
+  auto slash = rest.find_first_of("/?#");
   auto authority = rest.substr(0, slash);
   if (slash != std::string_view::npos)
     t.base_path = std::string{rest.substr(slash)};

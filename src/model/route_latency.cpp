@@ -29,7 +29,15 @@ void route_latency::add(const std::string* route, uint64_t micros, int64_t now_m
     e = slot.get();
   }
   std::lock_guard guard{e->mutex};
-  e->rotate(now_ms / slice_ms);
+  auto now_epoch = now_ms / slice_ms;
+  if (now_epoch < e->epoch) {
+    // Timed before the latest add (threads race to the lock at a slice boundary): never rewind
+    // the slices, which would drop every recent sample. Count it in its own slice if kept.
+    if (now_epoch == e->epoch - 1)
+      e->previous.record(micros);
+    return;
+  }
+  e->rotate(now_epoch);
   e->current.record(micros);
 }
 

@@ -18,6 +18,8 @@ class route_latency {
 public:
   static constexpr int64_t slice_ms = 10'000;
 
+  /// Records one request. A time older than the latest slice counts in the previous slice if
+  /// it is that one and is dropped otherwise: the slices never move backwards.
   void add(const std::string* route, uint64_t micros, int64_t now_ms);
 
   /// The route's p95 in milliseconds over the recent slices; 0 when it saw no request lately.

@@ -55,7 +55,10 @@ http_result http_client::request(const std::string& method, const std::string& u
   http_result result;
   curl_easy_reset(curl);
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method == "HEAD")
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L); // a HEAD answer announces a body it does not send
+  else
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);

@@ -344,3 +344,54 @@ TEST_CASE("a null value is ignored by put") {
   CHECK(k.keys == 0);
   CHECK(k.bytes == 0);
 }
+
+TEST_CASE("cache_counters operator+ adds every counter field by field") {
+  cache_counters a;
+  a.hits = 1;
+  a.misses = 2;
+  a.sets = 3;
+  a.deletes = 4;
+  a.evictions = 5;
+  a.expired = 6;
+  a.keys = 7;
+  a.bytes = 8;
+  a.capacity_bytes = 9;
+  cache_counters b;
+  b.hits = 10;
+  b.misses = 20;
+  b.sets = 30;
+  b.deletes = 40;
+  b.evictions = 50;
+  b.expired = 60;
+  b.keys = 70;
+  b.bytes = 80;
+  b.capacity_bytes = 90;
+  auto sum = a + b;
+  CHECK(sum.hits == 11);
+  CHECK(sum.misses == 22);
+  CHECK(sum.sets == 33);
+  CHECK(sum.deletes == 44);
+  CHECK(sum.evictions == 55);
+  CHECK(sum.expired == 66);
+  CHECK(sum.keys == 77);
+  CHECK(sum.bytes == 88);
+  CHECK(sum.capacity_bytes == 99);
+  // The operands are left as they were, and zero counters are the identity.
+  CHECK(a.hits == 1);
+  CHECK(b.capacity_bytes == 90);
+  auto same = a + cache_counters{};
+  CHECK(same.hits == a.hits);
+  CHECK(same.bytes == a.bytes);
+  CHECK(same.capacity_bytes == a.capacity_bytes);
+  // Two real caches' counters add up.
+  response_cache x{1000};
+  response_cache y{2000};
+  x.put("/x", make("xx"), 60s, t0);
+  CHECK(y.get("/y", t0) == nullptr);
+  auto both = x.counters() + y.counters();
+  CHECK(both.capacity_bytes == 3000);
+  CHECK(both.sets == 1);
+  CHECK(both.misses == 1);
+  CHECK(both.keys == 1);
+  CHECK(both.bytes == x.counters().bytes);
+}
