@@ -14,8 +14,8 @@ bool starts_with_segment(std::string_view path, std::string_view prefix) {
 
 } // namespace
 
-gateway::impl::impl(boost::asio::io_context& ioc, gateway_config cfg, uint64_t cache_bytes,
-                     std::optional<redis_target> shared_cache)
+gateway::impl::impl(const std::vector<boost::asio::io_context*>& contexts, gateway_config cfg,
+                     uint64_t cache_bytes, std::optional<redis_target> shared_cache)
   : config(std::move(cfg)),
     cache(cache_bytes),
     limiter(config.rate),
@@ -24,8 +24,12 @@ gateway::impl::impl(boost::asio::io_context& ioc, gateway_config cfg, uint64_t c
   upstream_host = up.port == 80 ? up.host : up.host + ":" + std::to_string(up.port);
   if (up.host.find(':') != std::string::npos) // IPv6 literal
     upstream_host = "[" + up.host + "]" + (up.port == 80 ? "" : ":" + std::to_string(up.port));
-  pool = std::make_shared<upstream_pool>(ioc, up, config.max_connections, config.max_queue,
-                                         config.connect_timeout);
+  auto share = [n = contexts.size()](size_t total) { return std::max<size_t>(1, (total + n - 1) / n); };
+  for (auto* ioc : contexts)
+    pools.push_back(std::make_shared<upstream_pool>(*ioc, up, share(config.max_connections),
+                                                    share(config.max_queue),
+                                                    config.connect_timeout));
+  shed_queue_per_pool = share(config.shed_queue);
   if (shared_cache)
     shared_store = std::make_unique<sources::redis_response_store>(std::move(*shared_cache));
   auto rules = std::make_shared<ttl_map>();
@@ -39,8 +43,13 @@ gateway::impl::~impl() {
 }
 
 void gateway::impl::shutdown() {
-  pool->close();
+  close_pools();
   shared_store.reset();
+}
+
+void gateway::impl::close_pools() {
+  for (auto& pool : pools)
+    pool->close();
 }
 
 bool gateway::impl::proxies(std::string_view path) noexcept {
@@ -92,10 +101,12 @@ gateway_sample gateway::stats() const {
   s.upstream = g.config.upstream.url;
   s.requests = load(g.requests);
   s.in_flight = load(g.in_flight);
-  s.queued = g.pool->queued();
-  s.connections_open = g.pool->open();
-  s.connections_idle = g.pool->idle();
-  s.connections_max = g.pool->max_connections();
+  for (const auto& pool : g.pools) {
+    s.queued += pool->queued();
+    s.connections_open += pool->open();
+    s.connections_idle += pool->idle();
+    s.connections_max += pool->max_connections();
+  }
   s.upstream_errors = load(g.upstream_errors);
   s.upstream_timeouts = load(g.upstream_timeouts);
   s.cache_hits = load(g.cache_hits);

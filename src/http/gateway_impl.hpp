@@ -27,8 +27,10 @@ struct gateway::impl {
   using clock = std::chrono::steady_clock;
   using ttl_map = std::map<std::string, std::chrono::seconds, std::less<>>;
 
-  impl(boost::asio::io_context& ioc, gateway_config config, uint64_t cache_bytes,
-       std::optional<redis_target> shared_cache);
+  /// One upstream pool per HTTP thread (`contexts`); the connection, queue and shedding
+  /// limits are split evenly between them (each keeps at least one).
+  impl(const std::vector<boost::asio::io_context*>& contexts, gateway_config config,
+       uint64_t cache_bytes, std::optional<redis_target> shared_cache);
   ~impl();
 
   /// Whether a request path goes upstream: everything but the daemon's own API, /health and
@@ -43,14 +45,18 @@ struct gateway::impl {
   void breaker_record(bool ok);
   void breaker_abandon();
 
-  /// Closes the pool (idle connections, waiting exchanges) and stops the shared store's
+  /// Closes the pools (idle connections, waiting exchanges) and stops the shared store's
   /// worker. Called by the server once its threads have stopped, before the io_context goes.
   void shutdown();
+  /// Closes every pool (shutdown begins).
+  void close_pools();
 
   gateway_config config;
   /// "host" or "host:port", the Host header sent upstream.
   std::string upstream_host;
-  std::shared_ptr<upstream_pool> pool;
+  /// Indexed by the HTTP thread (worker) of the client connection.
+  std::vector<std::shared_ptr<upstream_pool>> pools;
+  size_t shed_queue_per_pool = 1;
   shared_response_cache cache;
   std::unique_ptr<sources::redis_response_store> shared_store;
   sharded_rate_limiter limiter;

@@ -48,8 +48,9 @@ bool is_quiet_close(const beast::error_code& ec) {
 
 } // namespace
 
-http_session::http_session(net::ip::tcp::socket&& socket, std::shared_ptr<server_state> state)
-  : stream_(std::move(socket)), state_(std::move(state)), id_(state_->next_id()) {
+http_session::http_session(net::ip::tcp::socket&& socket, std::shared_ptr<server_state> state,
+                           size_t worker)
+  : stream_(std::move(socket)), state_(std::move(state)), id_(state_->next_id()), worker_(worker) {
   // nop
 }
 

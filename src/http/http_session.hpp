@@ -22,7 +22,9 @@ namespace medianest::http {
 /// when the responder is called, on the connection's strand.
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-  http_session(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<server_state> state);
+  /// `worker` is the index of the HTTP thread (io_context) that owns the socket.
+  http_session(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<server_state> state,
+               size_t worker);
   ~http_session();
 
   /// Starts serving; false (and the socket answered with 503) if the connection cap is hit.
@@ -65,6 +67,7 @@ private:
   boost::beast::http::response<boost::beast::http::string_body> response_;
   std::shared_ptr<server_state> state_;
   uint64_t id_;
+  size_t worker_;
   bool registered_ = false;
   bool busy_ = false;
   bool stopping_ = false;

@@ -96,7 +96,10 @@ bool replayable(std::string_view name) {
 } // namespace
 
 proxy_exchange::proxy_exchange(std::shared_ptr<http_session> session, gateway::impl& gw)
-  : session_(std::move(session)), gw_(gw), started_(clock::now()) {
+  : session_(std::move(session)),
+    gw_(gw),
+    pool_(gw.pools[session_->worker_].get()),
+    started_(clock::now()) {
   gw_.in_flight.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -104,7 +107,7 @@ proxy_exchange::~proxy_exchange() {
   if (breaker_ticket_)
     gw_.breaker_abandon();
   if (upstream_)
-    gw_.pool->release(std::move(upstream_), false);
+    pool_->release(std::move(upstream_), false);
   gw_.in_flight.fetch_sub(1, std::memory_order_relaxed);
   gw_.requests.fetch_add(1, std::memory_order_relaxed);
 }
@@ -225,10 +228,10 @@ void proxy_exchange::go_upstream() {
   if (!admit_breaker_and_load())
     return;
   prepare_upstream_request();
-  if (auto idle = gw_.pool->take_idle())
+  if (auto idle = pool_->take_idle())
     return on_connection({}, std::move(idle));
   auto self = shared_from_this();
-  bool queued = gw_.pool->acquire(session_->stream_.get_executor(),
+  bool queued = pool_->acquire(session_->stream_.get_executor(),
                                   [self](beast::error_code ec, upstream_connection_ptr c) {
                                     self->on_connection(ec, std::move(c));
                                   });
@@ -239,8 +242,8 @@ void proxy_exchange::go_upstream() {
   breaker_ticket_ = false;
   answer(http_response::error(
     {errc::resource_exhausted,
-     "the upstream queue is full (" + std::to_string(gw_.config.max_queue) + " requests waiting)",
-     {{"queued", gw_.config.max_queue}},
+     "the upstream queue is full (" + std::to_string(pool_->max_queue()) + " requests waiting)",
+     {{"queued", pool_->max_queue()}},
      1u}));
 }
 
@@ -258,8 +261,8 @@ bool proxy_exchange::admit_breaker_and_load() {
     return false;
   }
   breaker_ticket_ = true;
-  auto queued = gw_.pool->queued();
-  if (queued >= gw_.config.shed_queue && queued > 0) {
+  auto queued = pool_->queued();
+  if (queued >= gw_.shed_queue_per_pool && queued > 0) {
     auto p95 = gw_.latency.p95_ms(route_, steady_now_ms());
     if (p95 > gw_.config.shed_p95_ms) {
       gw_.shed_degraded.fetch_add(1, std::memory_order_relaxed);
@@ -389,9 +392,9 @@ bool proxy_exchange::retry_on_stale(beast::error_code ec) {
   // The upstream closed an idle pooled connection as we reused it: nothing reached it, so
   // the request goes again on another connection.
   ++stale_retries_;
-  gw_.pool->release(std::move(upstream_), false);
+  pool_->release(std::move(upstream_), false);
   auto self = shared_from_this();
-  bool queued = gw_.pool->acquire(session_->stream_.get_executor(),
+  bool queued = pool_->acquire(session_->stream_.get_executor(),
                                   [self](beast::error_code ec, upstream_connection_ptr c) {
                                     self->on_connection(ec, std::move(c));
                                   });
@@ -434,7 +437,7 @@ void proxy_exchange::fail_upstream(beast::error_code ec) {
     breaker_ticket_ = false;
   }
   if (upstream_)
-    gw_.pool->release(std::move(upstream_), false);
+    pool_->release(std::move(upstream_), false);
   bool timed_out = ec == beast::error::timeout;
   if (ec == net::error::operation_aborted) {
     // the pool is closing: the daemon is shutting down
@@ -553,7 +556,7 @@ void proxy_exchange::on_client_piece(beast::error_code ec) {
 }
 
 void proxy_exchange::finish() {
-  gw_.pool->release(std::move(upstream_), upstream_reusable_ && response_->is_done());
+  pool_->release(std::move(upstream_), upstream_reusable_ && response_->is_done());
   auto took = clock::now() - started_;
   gw_.latency.add(route_,
                   static_cast<uint64_t>(
@@ -568,7 +571,7 @@ void proxy_exchange::abort(const char* where, beast::error_code ec) {
   spdlog::debug("gateway: exchange on {} aborted {}: {} cid={}", *route_, where, ec.message(),
                 session_->correlation_id_);
   if (upstream_)
-    gw_.pool->release(std::move(upstream_), false);
+    pool_->release(std::move(upstream_), false);
   session_->abort_proxied(status_ ? status_ : 502);
 }
 

@@ -76,6 +76,8 @@ private:
 
   std::shared_ptr<http_session> session_;
   gateway::impl& gw_;
+  /// The pool of this connection's HTTP thread.
+  upstream_pool* pool_;
   clock::time_point started_;
   const std::string* route_ = nullptr;
   bool is_get_ = false;

@@ -2,6 +2,8 @@
 
 #include <thread>
 
+#include <boost/asio/executor_work_guard.hpp>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -57,8 +59,15 @@ void server_state::shutdown_sessions() {
 // -- http_server ---------------------------------------------------------------
 
 struct http_server::impl {
-  net::io_context ioc;
-  /// Serializes the acceptor, the signal set and the shutdown timer.
+  using work_guard = net::executor_work_guard<net::io_context::executor_type>;
+
+  /// One io_context per HTTP thread, each run by that thread alone (as nginx runs one event
+  /// loop per worker): a connection and its upstream exchanges stay on one thread, so there
+  /// is no lock or cross-thread wake-up on the request path.
+  std::vector<std::unique_ptr<net::io_context>> workers;
+  /// Keeps the workers but the first running while they have no connection yet.
+  std::vector<work_guard> idle_guards;
+  /// On the first worker: serializes the acceptor, the signal set and the shutdown timer.
   net::strand<net::io_context::executor_type> control;
   tcp::acceptor acceptor;
   net::signal_set signals;
@@ -66,26 +75,37 @@ struct http_server::impl {
   net::steady_timer accept_retry;
   std::shared_ptr<server_state> state;
   std::atomic<bool> shutdown_started{false};
+  size_t next_worker = 0;
 
-  ~impl() {
-    if (state->proxy)
-      state->proxy->internals().shutdown();
+  static std::vector<std::unique_ptr<net::io_context>> make_workers(unsigned threads) {
+    std::vector<std::unique_ptr<net::io_context>> out;
+    for (unsigned i = 0; i < std::max(threads, 1u); ++i)
+      out.push_back(std::make_unique<net::io_context>(1));
+    return out;
   }
 
   impl(server_config cfg)
-    : ioc(static_cast<int>(cfg.threads)),
-      control(net::make_strand(ioc)),
+    : workers(make_workers(cfg.threads)),
+      control(net::make_strand(*workers.front())),
       acceptor(control),
       signals(control, SIGINT, SIGTERM),
       grace_timer(control),
       accept_retry(control),
       state(std::make_shared<server_state>()) {
     state->config = std::move(cfg);
+    for (size_t i = 1; i < workers.size(); ++i)
+      idle_guards.emplace_back(workers[i]->get_executor());
+  }
+
+  ~impl() {
+    if (state->proxy)
+      state->proxy->internals().shutdown();
   }
 
   void accept() {
-    acceptor.async_accept(net::make_strand(ioc), [this](boost::system::error_code ec,
-                                                        tcp::socket socket) {
+    auto worker = next_worker++ % workers.size();
+    acceptor.async_accept(*workers[worker], [this, worker](boost::system::error_code ec,
+                                                           tcp::socket socket) {
       if (!acceptor.is_open())
         return;
       if (ec) {
@@ -98,9 +118,14 @@ struct http_server::impl {
         });
         return;
       }
-      std::make_shared<http_session>(std::move(socket), state)->start();
+      std::make_shared<http_session>(std::move(socket), state, worker)->start();
       accept();
     });
+  }
+
+  void stop_workers() {
+    for (auto& w : workers)
+      w->stop();
   }
 
   void begin_shutdown() {
@@ -113,7 +138,7 @@ struct http_server::impl {
       signals.cancel(ignored);
       accept_retry.cancel();
       if (state->proxy)
-        state->proxy->internals().pool->close();
+        state->proxy->internals().close_pools();
       auto open = state->active();
       spdlog::info("shutting down: stopped accepting, {} connection(s) to finish", open);
       grace_timer.expires_after(state->config.shutdown_grace);
@@ -122,7 +147,7 @@ struct http_server::impl {
           return;
         spdlog::warn("shutdown grace period over, dropping {} connection(s)",
                      state->active());
-        ioc.stop();
+        stop_workers();
       });
       if (open == 0)
         grace_timer.cancel();
@@ -151,7 +176,7 @@ uint16_t http_server::listen(std::error_code& ec) {
   const auto& cfg = impl_->state->config;
   auto address = net::ip::make_address(cfg.host, bec);
   if (bec) {
-    tcp::resolver resolver{impl_->ioc};
+    tcp::resolver resolver{*impl_->workers.front()};
     auto results = resolver.resolve(cfg.host, std::to_string(cfg.port), bec);
     if (bec || results.empty()) {
       ec = bec ? std::error_code{bec.value(), std::system_category()}
@@ -179,8 +204,11 @@ uint16_t http_server::listen(std::error_code& ec) {
 
 std::shared_ptr<gateway> http_server::enable_gateway(gateway_config cfg, uint64_t cache_bytes,
                                                     std::optional<redis_target> shared_cache) {
+  std::vector<net::io_context*> contexts;
+  for (auto& w : impl_->workers)
+    contexts.push_back(w.get());
   impl_->state->proxy = std::make_shared<gateway>(std::make_unique<gateway::impl>(
-    impl_->ioc, std::move(cfg), cache_bytes, std::move(shared_cache)));
+    contexts, std::move(cfg), cache_bytes, std::move(shared_cache)));
   return impl_->state->proxy;
 }
 
@@ -200,11 +228,14 @@ void http_server::run() {
     shutdown();
   });
   net::post(impl_->control, [this] { impl_->accept(); });
-  std::vector<std::thread> pool;
-  for (unsigned i = 1; i < impl_->state->config.threads; ++i)
-    pool.emplace_back([this] { impl_->ioc.run(); });
-  impl_->ioc.run();
-  for (auto& t : pool)
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < impl_->workers.size(); ++i)
+    threads.emplace_back([this, i] { impl_->workers[i]->run(); });
+  // The first worker holds the acceptor and the shutdown timer: once it runs out of work every
+  // connection has been closed (or the grace period stopped everything).
+  impl_->workers.front()->run();
+  impl_->idle_guards.clear();
+  for (auto& t : threads)
     t.join();
 }
 

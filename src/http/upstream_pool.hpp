@@ -61,6 +61,9 @@ public:
   size_t max_connections() const noexcept {
     return max_connections_;
   }
+  size_t max_queue() const noexcept {
+    return max_queue_;
+  }
 
 private:
   struct waiter {

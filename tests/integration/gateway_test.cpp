@@ -325,8 +325,9 @@ TEST_CASE("the circuit breaker opens after repeated upstream failures and a good
 
 TEST_CASE("a slow route with a growing upstream queue is shed with PERFORMANCE_DEGRADED") {
   upstream_process up(2);
-  auto d = gateway_for(up, {"--upstream-connections", "2", "--shed-queue", "2", "--shed-p95-ms",
-                            "100"});
+  // One HTTP thread: the pool limits are split between threads.
+  auto d = gateway_for(up, {"--http-threads", "1", "--upstream-connections", "2", "--shed-queue",
+                            "2", "--shed-p95-ms", "100"});
   auto slow = d.base_url() + "/slow?ms=300";
   http_client c;
   REQUIRE(c.get(slow).status == 200); // the route's p95 is now about 300 ms
@@ -354,7 +355,8 @@ TEST_CASE("a slow route with a growing upstream queue is shed with PERFORMANCE_D
 
 TEST_CASE("a full upstream queue answers RESOURCE_EXHAUSTED and recovers") {
   upstream_process up(2);
-  auto d = gateway_for(up, {"--upstream-connections", "1", "--upstream-queue", "1"});
+  auto d = gateway_for(up, {"--http-threads", "1", "--upstream-connections", "1",
+                            "--upstream-queue", "1"});
   auto results = concurrently(d.base_url() + "/slow?ms=400", 5, 20ms);
   auto seen = statuses(results);
   CHECK(seen[200] == 2); // one on the connection, one queued
