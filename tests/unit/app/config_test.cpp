@@ -124,3 +124,49 @@ TEST_CASE("postgresql URLs become libpq keyword strings") {
         == "user='al@x' password='p\\'w' host='db.local' dbname='app' sslmode='disable'");
   CHECK(postgres_conninfo("postgresql://localhost") == "host='localhost'");
 }
+
+TEST_CASE("gateway flags configure the upstream pool cache rules limits and breaker") {
+  auto off = parse({});
+  CHECK(off.serve.gateway.upstream.url.empty());
+  auto out = parse({"--upstream", "http://backend:8080/api/", "--upstream-connections", "16",
+                    "--upstream-queue", "100", "--upstream-timeout", "2.5", "--cache-route",
+                    "/api/v1/media/:id=30", "--cache-route", "/a=5,/b=6", "--rate-limit",
+                    "600/60+100", "--shed-queue", "8", "--shed-p95-ms", "750",
+                    "--breaker-threshold", "3", "--breaker-cooldown", "4", "--route-template",
+                    "/api/v1/users/:user/*"});
+  REQUIRE(out.cmd == command::serve);
+  const auto& g = out.serve.gateway;
+  CHECK(g.upstream.host == "backend");
+  CHECK(g.upstream.port == 8080);
+  CHECK(g.upstream.base_path == "/api");
+  CHECK(g.max_connections == 16);
+  CHECK(g.max_queue == 100);
+  CHECK(g.response_timeout == std::chrono::milliseconds(2500));
+  REQUIRE(g.cache_rules.size() == 3);
+  CHECK(g.cache_rules[0].route == "/api/v1/media/:id");
+  CHECK(g.cache_rules[0].ttl == std::chrono::seconds(30));
+  CHECK(g.cache_rules[2].route == "/b");
+  CHECK(g.rate.limit == 600);
+  CHECK(g.rate.window == std::chrono::seconds(60));
+  CHECK(g.rate.burst == 100);
+  CHECK(g.shed_queue == 8);
+  CHECK(g.shed_p95_ms == 750);
+  CHECK(g.breaker_threshold == 3);
+  CHECK(g.breaker_cool_down == std::chrono::seconds(4));
+  REQUIRE(g.templates.size() == 1);
+  CHECK(g.templates[0].pattern == "/api/v1/users/:user/*");
+
+  auto env = parse({}, {{"MEDIANEST_UPSTREAM", "http://127.0.0.1:9000"},
+                        {"MEDIANEST_CACHE_ROUTE", "/x=1,/y=2"}});
+  REQUIRE(env.cmd == command::serve);
+  CHECK(env.serve.gateway.upstream.port == 9000);
+  CHECK(env.serve.gateway.cache_rules.size() == 2);
+
+  auto https = parse({"--upstream", "https://backend"});
+  CHECK(https.cmd == command::error);
+  CHECK_THAT(https.text, Catch::Contains("https"));
+  CHECK(parse({"--cache-route", "/x"}).cmd == command::error);
+  CHECK(parse({"--rate-limit", "fast"}).cmd == command::error);
+  CHECK(parse({"--route-template", "no-slash"}).cmd == command::error);
+  CHECK(parse({"--upstream-connections", "0"}).cmd == command::error);
+}
