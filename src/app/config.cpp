@@ -148,14 +148,18 @@ std::vector<option_spec> serve_options() {
          o.serve.gateway.upstream = std::move(*target);
        return err;
      }},
-    {"upstream-connections", "N", "gateway: pooled keep-alive connections to the upstream, at most",
+    {"upstream-connections", "N",
+     "gateway: pooled keep-alive connections to the upstream, at most (split between the HTTP "
+     "threads)",
      "64",
      [](std::string_view v, cli_outcome& o) {
        return set_positive(v, "upstream-connections", 100'000,
                            [&](uint64_t n) { o.serve.gateway.max_connections = n; });
      }},
     {"upstream-queue", "N",
-     "gateway: requests waiting for an upstream connection before 503 RESOURCE_EXHAUSTED", "1024",
+     "gateway: requests waiting for an upstream connection before 503 RESOURCE_EXHAUSTED (split "
+     "between the HTTP threads)",
+     "1024",
      [](std::string_view v, cli_outcome& o) {
        return set_positive(v, "upstream-queue", 1'000'000,
                            [&](uint64_t n) { o.serve.gateway.max_queue = n; });
