@@ -30,11 +30,13 @@ gateway::impl::impl(const std::vector<boost::asio::io_context*>& contexts, gatew
                                                     share(config.max_queue),
                                                     config.connect_timeout));
   shed_queue_per_pool = share(config.shed_queue);
+  counters = std::make_unique<counters_block[]>(contexts.size());
   if (shared_cache)
     shared_store = std::make_unique<sources::redis_response_store>(std::move(*shared_cache));
   auto rules = std::make_shared<ttl_map>();
   for (const auto& rule : config.cache_rules)
     (*rules)[rule.route] = rule.ttl;
+  has_cache_rules_.store(!rules->empty());
   ttls.store(std::move(rules));
 }
 
@@ -58,6 +60,8 @@ bool gateway::impl::proxies(std::string_view path) noexcept {
 }
 
 std::chrono::seconds gateway::impl::ttl_for(std::string_view route) const {
+  if (!has_cache_rules_.load(std::memory_order_relaxed))
+    return std::chrono::seconds{0};
   auto rules = ttls.load(std::memory_order_acquire);
   if (rules->empty())
     return std::chrono::seconds{0};
@@ -66,6 +70,8 @@ std::chrono::seconds gateway::impl::ttl_for(std::string_view route) const {
 }
 
 bool gateway::impl::breaker_allows(clock::time_point now, std::chrono::milliseconds& retry_after) {
+  if (breaker_quiet_.load(std::memory_order_acquire))
+    return true;
   std::lock_guard guard{breaker_mutex_};
   if (breaker_.allow(now))
     return true;
@@ -74,10 +80,14 @@ bool gateway::impl::breaker_allows(clock::time_point now, std::chrono::milliseco
 }
 
 void gateway::impl::breaker_record(bool ok) {
+  if (ok && breaker_quiet_.load(std::memory_order_acquire))
+    return;
   std::lock_guard guard{breaker_mutex_};
   auto before = breaker_.state();
   breaker_.record(ok, clock::now());
   auto after = breaker_.state();
+  breaker_quiet_.store(after == "closed" && breaker_.consecutive_failures() == 0,
+                       std::memory_order_release);
   if (before != after)
     spdlog::warn("gateway: upstream circuit breaker {} -> {} ({})", before, after,
                  config.upstream.url);
@@ -96,26 +106,29 @@ gateway::~gateway() = default;
 
 gateway_sample gateway::stats() const {
   const auto& g = *impl_;
-  auto load = [](const std::atomic<uint64_t>& n) { return n.load(std::memory_order_relaxed); };
   gateway_sample s;
   s.upstream = g.config.upstream.url;
-  s.requests = load(g.requests);
-  s.in_flight = load(g.in_flight);
+  for (size_t i = 0; i < g.pools.size(); ++i) {
+    const auto& c = g.counters[i];
+    auto load = [](const std::atomic<uint64_t>& n) { return n.load(std::memory_order_relaxed); };
+    s.requests += load(c.requests);
+    s.in_flight += load(c.in_flight);
+    s.upstream_errors += load(c.upstream_errors);
+    s.upstream_timeouts += load(c.upstream_timeouts);
+    s.cache_hits += load(c.cache_hits);
+    s.cache_misses += load(c.cache_misses);
+    s.cache_stores += load(c.cache_stores);
+    s.shed_degraded += load(c.shed_degraded);
+    s.shed_circuit_open += load(c.shed_circuit_open);
+    s.shed_exhausted += load(c.shed_exhausted);
+    s.rate_limited += load(c.rate_limited);
+  }
   for (const auto& pool : g.pools) {
     s.queued += pool->queued();
     s.connections_open += pool->open();
     s.connections_idle += pool->idle();
     s.connections_max += pool->max_connections();
   }
-  s.upstream_errors = load(g.upstream_errors);
-  s.upstream_timeouts = load(g.upstream_timeouts);
-  s.cache_hits = load(g.cache_hits);
-  s.cache_misses = load(g.cache_misses);
-  s.cache_stores = load(g.cache_stores);
-  s.shed_degraded = load(g.shed_degraded);
-  s.shed_circuit_open = load(g.shed_circuit_open);
-  s.shed_exhausted = load(g.shed_exhausted);
-  s.rate_limited = load(g.rate_limited);
   {
     std::lock_guard guard{g.breaker_mutex_};
     s.circuit_state = g.breaker_.state();
@@ -134,6 +147,7 @@ void gateway::set_cache_ttl(const std::string& route, std::chrono::seconds ttl) 
     (*next)[route] = ttl;
   else
     next->erase(route);
+  impl_->has_cache_rules_.store(!next->empty());
   impl_->ttls.store(std::move(next));
 }
 

@@ -1,9 +1,10 @@
 #include "http/proxy_exchange.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
-#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -27,7 +28,6 @@ namespace {
 constexpr uint64_t max_cached_body = 8u << 20;
 /// Retry-After of a shed request.
 constexpr unsigned shed_retry_after_seconds = 5;
-constexpr auto client_write_timeout = std::chrono::seconds(30);
 
 int64_t steady_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -73,6 +73,14 @@ void strip_hop_by_hop(Fields& fields) {
   fields.erase("Proxy-Connection");
 }
 
+/// Appends "Name: value\r\n" for every field, then the blank line that ends a header.
+template <class Fields>
+void append_fields(const Fields& fields, std::string& out) {
+  for (const auto& field : fields)
+    out.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
+  out.append("\r\n");
+}
+
 bool is_stale_connection_error(const beast::error_code& ec) {
   return ec == bhttp::error::end_of_stream || ec == net::error::eof
          || ec == net::error::connection_reset || ec == net::error::broken_pipe
@@ -99,8 +107,10 @@ proxy_exchange::proxy_exchange(std::shared_ptr<http_session> session, gateway::i
   : session_(std::move(session)),
     gw_(gw),
     pool_(gw.pools[session_->worker_].get()),
+    counters_(&gw.counters[session_->worker_]),
+    deadline_(session_->stream_.get_executor()),
     started_(clock::now()) {
-  gw_.in_flight.fetch_add(1, std::memory_order_relaxed);
+  counters_->in_flight.fetch_add(1, std::memory_order_relaxed);
 }
 
 proxy_exchange::~proxy_exchange() {
@@ -108,8 +118,8 @@ proxy_exchange::~proxy_exchange() {
     gw_.breaker_abandon();
   if (upstream_)
     pool_->release(std::move(upstream_), false);
-  gw_.in_flight.fetch_sub(1, std::memory_order_relaxed);
-  gw_.requests.fetch_add(1, std::memory_order_relaxed);
+  counters_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  counters_->requests.fetch_add(1, std::memory_order_relaxed);
 }
 
 void proxy_exchange::start() {
@@ -156,7 +166,7 @@ bool proxy_exchange::admit_rate() {
   rate_ = gw_.limiter.check(client, clock::now());
   if (rate_.allowed)
     return true;
-  gw_.rate_limited.fetch_add(1, std::memory_order_relaxed);
+  counters_->rate_limited.fetch_add(1, std::memory_order_relaxed);
   auto res = http_response::error(
     {errc::rate_limited,
      "rate limit of " + std::to_string(rate_.limit) + " requests per "
@@ -208,7 +218,7 @@ void proxy_exchange::look_up_cache() {
 }
 
 void proxy_exchange::serve_cached(const cached_response& hit, std::chrono::seconds age) {
-  gw_.cache_hits.fetch_add(1, std::memory_order_relaxed);
+  counters_->cache_hits.fetch_add(1, std::memory_order_relaxed);
   http_response res;
   res.status = hit.status;
   res.content_type = hit.content_type;
@@ -224,7 +234,7 @@ void proxy_exchange::serve_cached(const cached_response& hit, std::chrono::secon
 
 void proxy_exchange::go_upstream() {
   if (cache_ttl_.count() > 0)
-    gw_.cache_misses.fetch_add(1, std::memory_order_relaxed);
+    counters_->cache_misses.fetch_add(1, std::memory_order_relaxed);
   if (!admit_breaker_and_load())
     return;
   prepare_upstream_request();
@@ -237,7 +247,7 @@ void proxy_exchange::go_upstream() {
                                   });
   if (queued)
     return;
-  gw_.shed_exhausted.fetch_add(1, std::memory_order_relaxed);
+  counters_->shed_exhausted.fetch_add(1, std::memory_order_relaxed);
   gw_.breaker_abandon();
   breaker_ticket_ = false;
   answer(http_response::error(
@@ -251,7 +261,7 @@ bool proxy_exchange::admit_breaker_and_load() {
   auto now = clock::now();
   std::chrono::milliseconds retry_after{0};
   if (!gw_.breaker_allows(now, retry_after)) {
-    gw_.shed_circuit_open.fetch_add(1, std::memory_order_relaxed);
+    counters_->shed_circuit_open.fetch_add(1, std::memory_order_relaxed);
     auto seconds = static_cast<unsigned>(std::max<int64_t>(1, (retry_after.count() + 999) / 1000));
     answer(http_response::error(
       {errc::circuit_breaker_open,
@@ -265,7 +275,7 @@ bool proxy_exchange::admit_breaker_and_load() {
   if (queued >= gw_.shed_queue_per_pool && queued > 0) {
     auto p95 = gw_.latency.p95_ms(route_, steady_now_ms());
     if (p95 > gw_.config.shed_p95_ms) {
-      gw_.shed_degraded.fetch_add(1, std::memory_order_relaxed);
+      counters_->shed_degraded.fetch_add(1, std::memory_order_relaxed);
       gw_.breaker_abandon();
       breaker_ticket_ = false;
       answer(http_response::error(
@@ -310,25 +320,19 @@ void proxy_exchange::on_connection(beast::error_code ec, upstream_connection_ptr
   if (ec)
     return fail_upstream(ec);
   upstream_ = std::move(c);
+  arm_deadline();
   send_request();
 }
 
 void proxy_exchange::send_request() {
-  request_writer_.emplace(request_->get());
-  upstream_->stream.expires_after(gw_.config.response_timeout);
-  if (request_->is_done()) {
-    auto& body = request_->get().body();
-    body.data = nullptr;
-    body.size = 0;
-    body.more = false;
-    bhttp::async_write(upstream_->stream, *request_writer_,
-                       net::bind_executor(session_->stream_.get_executor(),
-                                          [self = shared_from_this()](beast::error_code ec,
-                                                                      std::size_t) {
-                                            self->on_request_written(ec);
-                                          }));
-    return;
-  }
+  auto& req = request_->get();
+  request_chunked_ = req.chunked();
+  head_.clear();
+  head_.append(req.method_string()).append(" ").append(req.target()).append(" HTTP/1.1\r\n");
+  append_fields(req, head_);
+  head_sent_ = false;
+  if (request_->is_done())
+    return write_upstream(nullptr, 0);
   relay_request_body();
 }
 
@@ -337,27 +341,24 @@ void proxy_exchange::relay_request_body() {
   body.data = piece_.data();
   body.size = piece_.size();
   auto& s = *session_;
-  s.stream_.expires_after(s.state_->config.idle_timeout);
-  bhttp::async_read(
-    s.stream_, s.buffer_, *request_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec == bhttp::error::need_buffer)
-        ec = {};
-      if (ec)
-        return self->abort("reading the request body", ec);
-      self->session_->stream_.expires_never();
-      auto& body = self->request_->get().body();
-      body.size = self->piece_.size() - body.size;
-      body.data = self->piece_.data();
-      body.more = !self->request_->is_done();
-      self->upstream_->stream.expires_after(self->gw_.config.response_timeout);
-      bhttp::async_write(self->upstream_->stream, *self->request_writer_,
-                         net::bind_executor(self->session_->stream_.get_executor(),
-                                            [self](beast::error_code ec, std::size_t) {
-                                              if (ec == bhttp::error::need_buffer)
-                                                ec = {};
-                                              self->on_request_written(ec);
-                                            }));
-    });
+  bhttp::async_read(s.stream_.socket(), s.buffer_, *request_,
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      if (ec == bhttp::error::need_buffer)
+                        ec = {};
+                      if (ec)
+                        return self->abort("reading the request body", ec);
+                      self->progress();
+                      auto n = self->piece_.size() - self->request_->get().body().size;
+                      self->write_upstream(self->piece_.data(), n);
+                    });
+}
+
+void proxy_exchange::write_upstream(const char* data, size_t n) {
+  frame(data, n, request_chunked_, request_->is_done());
+  net::async_write(upstream_->stream.socket(), out_,
+                   [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                     self->on_request_written(ec);
+                   });
 }
 
 void proxy_exchange::on_request_written(beast::error_code ec) {
@@ -366,9 +367,34 @@ void proxy_exchange::on_request_written(beast::error_code ec) {
       return;
     return fail_upstream(ec);
   }
-  if (!request_writer_->is_done())
+  progress();
+  if (!request_->is_done())
     return relay_request_body();
   read_response_header();
+}
+
+void proxy_exchange::frame(const char* data, size_t n, bool chunked, bool last) {
+  static constexpr std::string_view crlf = "\r\n";
+  static constexpr std::string_view last_chunk = "0\r\n\r\n";
+  out_.fill(net::const_buffer{});
+  size_t i = 0;
+  if (!head_sent_) {
+    out_[i++] = net::buffer(head_);
+    head_sent_ = true;
+  }
+  if (n > 0) {
+    if (chunked) {
+      auto [end, ec] = std::to_chars(chunk_prefix_.data(), chunk_prefix_.data() + 16, n, 16);
+      *end++ = '\r';
+      *end++ = '\n';
+      out_[i++] = net::buffer(chunk_prefix_.data(), static_cast<size_t>(end - chunk_prefix_.data()));
+    }
+    out_[i++] = net::buffer(data, n);
+    if (chunked)
+      out_[i++] = net::buffer(crlf.data(), crlf.size());
+  }
+  if (chunked && last)
+    out_[i++] = net::buffer(last_chunk.data(), last_chunk.size());
 }
 
 void proxy_exchange::read_response_header() {
@@ -376,13 +402,10 @@ void proxy_exchange::read_response_header() {
   response_->body_limit(boost::none);
   if (is_head_)
     response_->skip(true);
-  upstream_->stream.expires_after(gw_.config.response_timeout);
-  bhttp::async_read_header(upstream_->stream, upstream_->buffer, *response_,
-                           net::bind_executor(session_->stream_.get_executor(),
-                                              [self = shared_from_this()](beast::error_code ec,
-                                                                          std::size_t) {
-                                                self->on_response_header(ec);
-                                              }));
+  bhttp::async_read_header(upstream_->stream.socket(), upstream_->buffer, *response_,
+                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             self->on_response_header(ec);
+                           });
 }
 
 bool proxy_exchange::retry_on_stale(beast::error_code ec) {
@@ -412,22 +435,22 @@ void proxy_exchange::on_response_header(beast::error_code ec) {
   auto status = response_->get().result_int();
   if (status >= 100 && status < 200) // an interim response (103 Early Hints): wait for the final
     return read_response_header();
+  progress();
   status_ = status;
   gw_.breaker_record(status_ < 502 || status_ > 504);
   breaker_ticket_ = false;
   prepare_client_response();
-  response_writer_.emplace(response_->get());
-  auto& s = *session_;
-  s.stream_.expires_after(client_write_timeout);
-  if (is_head_) {
-    bhttp::async_write_header(s.stream_, *response_writer_,
-                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                                if (ec)
-                                  return self->abort("writing the response header", ec);
-                                self->finish();
-                              });
-    return;
-  }
+  auto& res = response_->get();
+  response_chunked_ = !is_head_ && res.chunked();
+  head_.clear();
+  head_.append("HTTP/1.1 ").append(std::to_string(status_)).append(" ");
+  if (res.reason().empty())
+    head_.append(bhttp::obsolete_reason(res.result()));
+  else
+    head_.append(res.reason());
+  head_.append("\r\n");
+  append_fields(res, head_);
+  head_sent_ = false;
   relay_response_body();
 }
 
@@ -438,19 +461,20 @@ void proxy_exchange::fail_upstream(beast::error_code ec) {
   }
   if (upstream_)
     pool_->release(std::move(upstream_), false);
-  bool timed_out = ec == beast::error::timeout;
-  if (ec == net::error::operation_aborted) {
+  deadline_.cancel();
+  bool timed_out = timed_out_ || ec == beast::error::timeout;
+  if (ec == net::error::operation_aborted && !timed_out) {
     // the pool is closing: the daemon is shutting down
     return answer(http_response::error(
       {errc::resource_exhausted, "the gateway is shutting down", {}, 1u}));
   }
   if (timed_out) {
-    gw_.upstream_timeouts.fetch_add(1, std::memory_order_relaxed);
+    counters_->upstream_timeouts.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("gateway: upstream timed out on {} cid={}", *route_, session_->correlation_id_);
     return answer(http_response::error(
       {errc::gateway_timeout, "the upstream did not answer in time", {}, std::nullopt}));
   }
-  gw_.upstream_errors.fetch_add(1, std::memory_order_relaxed);
+  counters_->upstream_errors.fetch_add(1, std::memory_order_relaxed);
   spdlog::warn("gateway: upstream failed on {}: {} cid={}", *route_, ec.message(),
                session_->correlation_id_);
   answer(http_response::error(
@@ -499,22 +523,15 @@ void proxy_exchange::prepare_client_response() {
 }
 
 void proxy_exchange::relay_response_body() {
+  if (is_head_ || response_->is_done())
+    return write_client_piece(0);
   auto& body = response_->get().body();
-  if (response_->is_done()) {
-    body.data = nullptr;
-    body.size = 0;
-    body.more = false;
-    return write_client_piece();
-  }
   body.data = piece_.data();
   body.size = piece_.size();
-  upstream_->stream.expires_after(gw_.config.response_timeout);
-  bhttp::async_read(upstream_->stream, upstream_->buffer, *response_,
-                    net::bind_executor(session_->stream_.get_executor(),
-                                       [self = shared_from_this()](beast::error_code ec,
-                                                                   std::size_t) {
-                                         self->on_upstream_body(ec);
-                                       }));
+  bhttp::async_read(upstream_->stream.socket(), upstream_->buffer, *response_,
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      self->on_upstream_body(ec);
+                    });
 }
 
 void proxy_exchange::on_upstream_body(beast::error_code ec) {
@@ -522,40 +539,36 @@ void proxy_exchange::on_upstream_body(beast::error_code ec) {
     ec = {};
   if (ec)
     return abort("reading the upstream body", ec);
-  auto& body = response_->get().body();
-  auto n = piece_.size() - body.size;
+  progress();
+  auto n = piece_.size() - response_->get().body().size;
   if (capturing_) {
     if (capture_.body.size() + n <= std::min(max_cached_body, gw_.cache.max_entry_bytes()))
       capture_.body.append(piece_.data(), n);
     else
       capturing_ = false, capture_.body = {};
   }
-  body.data = piece_.data();
-  body.size = n;
-  body.more = !response_->is_done();
-  write_client_piece();
+  write_client_piece(n);
 }
 
-void proxy_exchange::write_client_piece() {
-  auto& s = *session_;
-  s.stream_.expires_after(client_write_timeout);
-  bhttp::async_write(s.stream_, *response_writer_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->on_client_piece(ec);
-                     });
+void proxy_exchange::write_client_piece(size_t n) {
+  frame(piece_.data(), n, response_chunked_, is_head_ || response_->is_done());
+  net::async_write(session_->stream_.socket(), out_,
+                   [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                     self->on_client_piece(ec);
+                   });
 }
 
 void proxy_exchange::on_client_piece(beast::error_code ec) {
-  if (ec == bhttp::error::need_buffer)
-    ec = {};
   if (ec)
     return abort("writing the response", ec);
-  if (!response_writer_->is_done())
+  progress();
+  if (!is_head_ && !response_->is_done())
     return relay_response_body();
   finish();
 }
 
 void proxy_exchange::finish() {
+  deadline_.cancel();
   pool_->release(std::move(upstream_), upstream_reusable_ && response_->is_done());
   auto took = clock::now() - started_;
   gw_.latency.add(route_,
@@ -568,6 +581,7 @@ void proxy_exchange::finish() {
 }
 
 void proxy_exchange::abort(const char* where, beast::error_code ec) {
+  deadline_.cancel();
   spdlog::debug("gateway: exchange on {} aborted {}: {} cid={}", *route_, where, ec.message(),
                 session_->correlation_id_);
   if (upstream_)
@@ -575,10 +589,43 @@ void proxy_exchange::abort(const char* where, beast::error_code ec) {
   session_->abort_proxied(status_ ? status_ : 502);
 }
 
+void proxy_exchange::arm_deadline() {
+  last_progress_ = clock::now();
+  deadline_.expires_at(last_progress_ + gw_.config.response_timeout);
+  deadline_.async_wait([self = shared_from_this()](beast::error_code ec) { self->on_deadline(ec); });
+}
+
+void proxy_exchange::progress() {
+  last_progress_ = clock::now();
+}
+
+void proxy_exchange::on_deadline(beast::error_code ec) {
+  if (ec)
+    return; // cancelled: the exchange ended
+  auto due = last_progress_ + gw_.config.response_timeout;
+  if (clock::now() < due) { // it moved since the timer was set: wait for the rest
+    deadline_.expires_at(due);
+    deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      self->on_deadline(ec);
+    });
+    return;
+  }
+  // Nothing moved for a whole timeout: closing the sockets ends the pending operation, whose
+  // handler sees timed_out_.
+  timed_out_ = true;
+  beast::error_code ignored;
+  if (upstream_)
+    upstream_->stream.socket().close(ignored);
+  // Once the response has started the client cannot be told any more; a client that stalls
+  // its own upload is dropped too.
+  if (status_ || !request_->is_done())
+    session_->stream_.socket().close(ignored);
+}
+
 void proxy_exchange::store_in_cache() {
   auto value = std::make_shared<cached_response>(std::move(capture_));
   gw_.cache.put(credential_key_, value, cache_ttl_);
-  gw_.cache_stores.fetch_add(1, std::memory_order_relaxed);
+  counters_->cache_stores.fetch_add(1, std::memory_order_relaxed);
   if (gw_.shared_store)
     gw_.shared_store->store(credential_key_,
                             encode_cached_response(*value, unix_now_ms() + cache_ttl_.count() * 1000),
@@ -586,6 +633,7 @@ void proxy_exchange::store_in_cache() {
 }
 
 void proxy_exchange::answer(http_response res) {
+  deadline_.cancel();
   add_rate_headers(res);
   if (!request_->is_done())
     session_->keep_alive_ = false; // the unread body would be taken for the next request

@@ -6,9 +6,9 @@
 #include <optional>
 #include <string>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/serializer.hpp>
 
 #include "http/gateway_impl.hpp"
 #include "http/types.hpp"
@@ -35,10 +35,6 @@ private:
   using clock = std::chrono::steady_clock;
   using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
   using response_parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
-  using request_serializer =
-    boost::beast::http::request_serializer<boost::beast::http::buffer_body>;
-  using response_serializer =
-    boost::beast::http::response_serializer<boost::beast::http::buffer_body>;
 
   // -- admission ------------------------------------------------------------------------
   bool admit_rate();
@@ -52,6 +48,12 @@ private:
   void on_connection(boost::beast::error_code ec, upstream_connection_ptr c);
   void send_request();
   void relay_request_body();
+  void write_upstream(const char* data, size_t n);
+  /// Fills out_ with what goes on the wire next: the header if not sent yet, then `n` bytes
+  /// of body (chunk-framed when `chunked`), then the last chunk when `last`. Bodies are framed
+  /// by hand rather than by Beast's serializer: on this path its buffer sequences cost more
+  /// than the copying they avoid.
+  void frame(const char* data, size_t n, bool chunked, bool last);
   void on_request_written(boost::beast::error_code ec);
   void read_response_header();
   void on_response_header(boost::beast::error_code ec);
@@ -62,10 +64,15 @@ private:
   void prepare_client_response();
   void relay_response_body();
   void on_upstream_body(boost::beast::error_code ec);
-  void write_client_piece();
+  void write_client_piece(size_t n);
   void on_client_piece(boost::beast::error_code ec);
   void finish();
   void abort(const char* where, boost::beast::error_code ec);
+
+  // -- one deadline per exchange: no progress for --upstream-timeout ends it -------------
+  void arm_deadline();
+  void progress();
+  void on_deadline(boost::beast::error_code ec);
 
   /// Answers with a buffered response through the session (refusals, cache hits, 502/504).
   void answer(http_response res);
@@ -78,6 +85,12 @@ private:
   gateway::impl& gw_;
   /// The pool of this connection's HTTP thread.
   upstream_pool* pool_;
+  gateway::impl::counters_block* counters_;
+  /// Progress is noted in last_progress_ and checked only when the timer fires, so that the
+  /// request path arms one timer per exchange instead of one per socket operation.
+  boost::asio::steady_timer deadline_;
+  clock::time_point last_progress_;
+  bool timed_out_ = false;
   clock::time_point started_;
   const std::string* route_ = nullptr;
   bool is_get_ = false;
@@ -86,9 +99,13 @@ private:
   unsigned client_version_ = 11;
 
   std::optional<request_parser> request_;
-  std::optional<request_serializer> request_writer_;
   std::optional<response_parser> response_;
-  std::optional<response_serializer> response_writer_;
+  std::string head_;
+  bool head_sent_ = false;
+  bool request_chunked_ = false;
+  bool response_chunked_ = false;
+  std::array<boost::asio::const_buffer, 5> out_;
+  std::array<char, 24> chunk_prefix_;
   upstream_connection_ptr upstream_;
   bool request_done_at_header_ = false;
   unsigned stale_retries_ = 0;

@@ -1,6 +1,7 @@
 #include "model/request_record.hpp"
 
 #include <mutex>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace medianest {
@@ -27,7 +28,16 @@ http_method method_of(std::string_view name) noexcept {
   return http_method::other;
 }
 
-const std::string* intern_route(std::string_view route) {
+namespace {
+
+struct string_hash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+const std::string* intern_route_shared(std::string_view route) {
   // Append-only and never freed: the pointers it hands out stay valid for every holder.
   static std::mutex mtx;
   static std::unordered_set<std::string>* table = new std::unordered_set<std::string>();
@@ -39,6 +49,21 @@ const std::string* intern_route(std::string_view route) {
     return other;
   }
   return &*table->emplace(route).first;
+}
+
+} // namespace
+
+const std::string* intern_route(std::string_view route) {
+  // Every request of the gateway interns its route: each thread remembers the answers it got,
+  // so the shared table's lock is taken once per route and thread, not once per request.
+  thread_local std::unordered_map<std::string, const std::string*, string_hash, std::equal_to<>>
+    seen;
+  if (auto it = seen.find(route); it != seen.end())
+    return it->second;
+  auto interned = intern_route_shared(route);
+  if (seen.size() < max_interned_routes)
+    seen.emplace(route, interned);
+  return interned;
 }
 
 } // namespace medianest

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <boost/json/parse.hpp>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -258,6 +259,25 @@ TEST_CASE("gateway streams large bodies both ways without holding them") {
   auto up_res = json_of(c.request("POST", d.base_url() + "/upload", {}, upload));
   CHECK(up_res.at("bytes").to_number<uint64_t>() == upload.size());
   CHECK(up_res.at("sum").to_number<uint32_t>() == sum);
+
+  // Chunked both ways: the gateway re-frames what it relays.
+  auto chunked = c.get(d.base_url() + "/large?mb=1.5&chunked=1");
+  REQUIRE(chunked.body.size() == (3u << 20) / 2);
+  bool chunked_ok = true;
+  for (size_t i = 0; i < chunked.body.size(); ++i)
+    chunked_ok = chunked_ok && chunked.body[i] == static_cast<char>(i % 251);
+  CHECK(chunked_ok);
+  auto file = make_temp_dir("gateway-upload") / "body.bin";
+  {
+    std::ofstream out(file, std::ios::binary);
+    out.write(upload.data(), static_cast<std::streamsize>(upload.size()));
+  }
+  auto chunked_upload = json::parse(run_command(
+    "curl -s -H 'Transfer-Encoding: chunked' --data-binary @" + file.string() + " '"
+    + d.base_url() + "/upload'")).as_object();
+  CHECK(chunked_upload.at("bytes").to_number<uint64_t>() == upload.size());
+  CHECK(chunked_upload.at("sum").to_number<uint32_t>() == sum);
+  std::filesystem::remove_all(file.parent_path());
 
   auto before = status_kb(d.pid(), "VmRSS");
   for (auto query : {"/large?mb=256", "/large?mb=256&chunked=1"}) {
