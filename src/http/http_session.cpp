@@ -50,7 +50,11 @@ bool is_quiet_close(const beast::error_code& ec) {
 
 http_session::http_session(net::ip::tcp::socket&& socket, std::shared_ptr<server_state> state,
                            size_t worker)
-  : stream_(std::move(socket)), state_(std::move(state)), id_(state_->next_id()), worker_(worker) {
+  : stream_(std::move(socket)),
+    timer_(stream_.get_executor()),
+    state_(std::move(state)),
+    id_(state_->next_id()),
+    worker_(worker) {
   // nop
 }
 
@@ -91,8 +95,8 @@ void http_session::wait_for_request() {
     return linger_close();
   if (buffer_.size() > 0) // a pipelined request is already here
     return read_header();
-  stream_.expires_after(state_->config.idle_timeout);
-  stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](
+  set_deadline(state_->config.idle_timeout);
+  stream_.socket().async_read_some(buffer_.prepare(4096), [self = shared_from_this()](
                                                    beast::error_code ec, std::size_t n) {
     if (ec)
       return self->fail_read(ec);
@@ -115,8 +119,8 @@ void http_session::read_header() {
   else
     parser_->body_limit(state_->config.body_limit);
   parser_->header_limit(static_cast<std::uint32_t>(state_->config.header_limit));
-  stream_.expires_after(state_->config.header_timeout);
-  bhttp::async_read_header(stream_, buffer_, *parser_,
+  set_deadline(state_->config.header_timeout);
+  bhttp::async_read_header(stream_.socket(), buffer_, *parser_,
                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
                              self->on_header(ec);
                            });
@@ -129,7 +133,7 @@ void http_session::on_header(beast::error_code ec) {
   if (!parser_->is_done()
       && boost::algorithm::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
     static const std::string continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-    net::async_write(stream_, net::buffer(continue_line),
+    net::async_write(stream_.socket(), net::buffer(continue_line),
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
                        if (ec)
                          return self->stream_.close();
@@ -144,7 +148,7 @@ void http_session::continue_after_header() {
   if (state_->proxy) {
     auto target = parser_->get().target();
     if (gateway::impl::proxies(target.substr(0, target.find('?')))) {
-      stream_.expires_never();
+      clear_deadline();
       return std::make_shared<proxy_exchange>(shared_from_this(), state_->proxy->internals())
         ->start();
     }
@@ -159,7 +163,7 @@ void http_session::continue_after_header() {
 void http_session::read_body() {
   if (parser_->is_done())
     return on_body({});
-  bhttp::async_read(stream_, buffer_, *parser_,
+  bhttp::async_read(stream_.socket(), buffer_, *parser_,
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
                       self->on_body(ec);
                     });
@@ -168,7 +172,7 @@ void http_session::read_body() {
 void http_session::on_body(beast::error_code ec) {
   if (ec)
     return fail_read(ec);
-  stream_.expires_never();
+  clear_deadline();
   dispatch(parser_->release());
 }
 
@@ -296,8 +300,8 @@ void http_session::write(http_response res, bool close) {
   response_.body() = std::move(res.body);
   response_.keep_alive(!close);
   response_.prepare_payload();
-  stream_.expires_after(write_timeout);
-  bhttp::async_write(stream_, response_,
+  set_deadline(write_timeout);
+  bhttp::async_write(stream_.socket(), response_,
                      [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
                        self->on_write(ec, close);
                      });
@@ -351,6 +355,40 @@ void http_session::record_request(unsigned status) {
       std::chrono::duration<double, std::milli>(elapsed).count(), correlation_id_);
 }
 
+void http_session::set_deadline(clock::duration timeout) {
+  deadline_ = clock::now() + timeout;
+  if (!timer_waiting_ || deadline_ < timer_.expiry())
+    arm_timer();
+}
+
+void http_session::clear_deadline() {
+  deadline_ = clock::time_point::max();
+}
+
+void http_session::arm_timer() {
+  timer_waiting_ = true;
+  timer_.expires_at(deadline_);
+  // A weak reference: a closed connection is not kept alive by its timer.
+  timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    if (auto self = weak.lock())
+      self->on_timer(ec);
+  });
+}
+
+void http_session::on_timer(beast::error_code ec) {
+  if (ec == net::error::operation_aborted)
+    return; // re-armed earlier, or the session is going away
+  timer_waiting_ = false;
+  if (deadline_ == clock::time_point::max())
+    return;
+  if (clock::now() < deadline_)
+    return arm_timer(); // the deadline moved on since the timer was set
+  // Idle, too slow to send its header, or not reading our answer: closing ends the pending
+  // operation, whose handler then closes quietly.
+  beast::error_code ignored;
+  stream_.socket().close(ignored);
+}
+
 void http_session::linger_close() {
   // Half-close, then drain what the client still sends, so that its unread bytes do not turn
   // our close into a reset that would destroy the response before the client reads it.
@@ -359,13 +397,13 @@ void http_session::linger_close() {
   stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
   if (ec)
     return stream_.close();
-  stream_.expires_after(linger_timeout);
+  set_deadline(linger_timeout);
   buffer_.consume(buffer_.size());
   drain();
 }
 
 void http_session::drain() {
-  stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](
+  stream_.socket().async_read_some(buffer_.prepare(4096), [self = shared_from_this()](
                                                    beast::error_code ec, std::size_t n) {
     if (ec)
       return self->stream_.close();

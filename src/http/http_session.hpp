@@ -6,6 +6,7 @@
 #include <string>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
@@ -59,9 +60,19 @@ private:
   void write(http_response res, bool close);
   void on_write(boost::beast::error_code ec, bool close);
   void linger_close();
+  /// Timeouts: one timer per connection, armed lazily. Setting a deadline only moves
+  /// deadline_; the timer, when it fires, re-arms itself if the deadline moved, so the
+  /// request path arms no timer per socket operation.
+  void set_deadline(clock::duration timeout);
+  void clear_deadline();
+  void arm_timer();
+  void on_timer(boost::beast::error_code ec);
   void drain();
 
   boost::beast::tcp_stream stream_;
+  boost::asio::steady_timer timer_;
+  clock::time_point deadline_ = clock::time_point::max();
+  bool timer_waiting_ = false;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   boost::beast::http::response<boost::beast::http::string_body> response_;

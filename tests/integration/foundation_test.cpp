@@ -265,6 +265,29 @@ TEST_CASE("a client that trickles its headers is cut off at the header timeout")
   CHECK(c.get(d.base_url() + "/health").status == 200);
 }
 
+TEST_CASE("an idle keep-alive connection is closed one idle timeout after its last answer") {
+  daemon_process d{{{"--idle-timeout", "1"}, {}, {}}};
+  raw_connection conn{d.port()};
+  REQUIRE(conn.connected());
+  const std::string request = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+  REQUIRE(conn.send(request));
+  // Active for longer than one timeout: each request moves the deadline on.
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  REQUIRE(conn.send(request));
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  REQUIRE(conn.send(request));
+  auto last_sent = std::chrono::steady_clock::now();
+  auto replies = conn.read_until_close(5000);
+  auto idle = std::chrono::steady_clock::now() - last_sent;
+  size_t answers = 0;
+  for (auto pos = replies.find("HTTP/1.1 200"); pos != std::string::npos;
+       pos = replies.find("HTTP/1.1 200", pos + 1))
+    ++answers;
+  CHECK(answers == 3);
+  CHECK(idle >= std::chrono::milliseconds(900));
+  CHECK(idle < std::chrono::milliseconds(2500));
+}
+
 TEST_CASE("bad command lines exit 2 with a message - help and version exit 0") {
   int status = 0;
   auto out = run_command(std::string{MEDIANEST_BINARY} + " --bogus 2>&1", &status);
