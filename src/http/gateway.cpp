@@ -69,9 +69,10 @@ std::chrono::seconds gateway::impl::ttl_for(std::string_view route) const {
   return it == rules->end() ? std::chrono::seconds{0} : it->second;
 }
 
-bool gateway::impl::breaker_allows(clock::time_point now, std::chrono::milliseconds& retry_after) {
+bool gateway::impl::breaker_allows(std::chrono::milliseconds& retry_after) {
   if (breaker_quiet_.load(std::memory_order_acquire))
     return true;
+  auto now = clock::now();
   std::lock_guard guard{breaker_mutex_};
   if (breaker_.allow(now))
     return true;

@@ -41,7 +41,7 @@ struct gateway::impl {
   std::chrono::seconds ttl_for(std::string_view route) const;
 
   /// Asks the breaker for a pass; when refused, `retry_after` says for how long.
-  bool breaker_allows(clock::time_point now, std::chrono::milliseconds& retry_after);
+  bool breaker_allows(std::chrono::milliseconds& retry_after);
   void breaker_record(bool ok);
   void breaker_abandon();
 

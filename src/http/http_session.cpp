@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/auth.hpp"
+#include "http/coarse_clock.hpp"
 #include "http/correlation.hpp"
 #include "http/gateway_impl.hpp"
 #include "http/proxy_exchange.hpp"
@@ -78,6 +79,9 @@ void http_session::start() {
     return;
   }
   registered_ = true;
+  // Answers go out in one write each: never hold one back waiting for an ACK (Nagle).
+  beast::error_code ignored;
+  stream_.socket().set_option(net::ip::tcp::no_delay(true), ignored);
   net::dispatch(stream_.get_executor(), [self] { self->wait_for_request(); });
 }
 
@@ -356,7 +360,7 @@ void http_session::record_request(unsigned status) {
 }
 
 void http_session::set_deadline(clock::duration timeout) {
-  deadline_ = clock::now() + timeout;
+  deadline_ = coarse_now() + timeout;
   if (!timer_waiting_ || deadline_ < timer_.expiry())
     arm_timer();
 }

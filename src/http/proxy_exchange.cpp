@@ -10,6 +10,7 @@
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "http/coarse_clock.hpp"
 #include "http/correlation.hpp"
 #include "http/http_session.hpp"
 #include "model/cache_policy.hpp"
@@ -109,7 +110,7 @@ proxy_exchange::proxy_exchange(std::shared_ptr<http_session> session, gateway::i
     pool_(gw.pools[session_->worker_].get()),
     counters_(&gw.counters[session_->worker_]),
     deadline_(session_->stream_.get_executor()),
-    started_(clock::now()) {
+    started_(session_->started_) {
   counters_->in_flight.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -258,9 +259,8 @@ void proxy_exchange::go_upstream() {
 }
 
 bool proxy_exchange::admit_breaker_and_load() {
-  auto now = clock::now();
   std::chrono::milliseconds retry_after{0};
-  if (!gw_.breaker_allows(now, retry_after)) {
+  if (!gw_.breaker_allows(retry_after)) {
     counters_->shed_circuit_open.fetch_add(1, std::memory_order_relaxed);
     auto seconds = static_cast<unsigned>(std::max<int64_t>(1, (retry_after.count() + 999) / 1000));
     answer(http_response::error(
@@ -570,11 +570,12 @@ void proxy_exchange::on_client_piece(beast::error_code ec) {
 void proxy_exchange::finish() {
   deadline_.cancel();
   pool_->release(std::move(upstream_), upstream_reusable_ && response_->is_done());
-  auto took = clock::now() - started_;
+  auto now = clock::now();
   gw_.latency.add(route_,
                   static_cast<uint64_t>(
-                    std::chrono::duration_cast<std::chrono::microseconds>(took).count()),
-                  steady_now_ms());
+                    std::chrono::duration_cast<std::chrono::microseconds>(now - started_).count()),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch())
+                    .count());
   if (capturing_)
     store_in_cache();
   session_->finish_proxied(status_, !client_keep_alive_);
@@ -590,13 +591,13 @@ void proxy_exchange::abort(const char* where, beast::error_code ec) {
 }
 
 void proxy_exchange::arm_deadline() {
-  last_progress_ = clock::now();
+  last_progress_ = coarse_now();
   deadline_.expires_at(last_progress_ + gw_.config.response_timeout);
   deadline_.async_wait([self = shared_from_this()](beast::error_code ec) { self->on_deadline(ec); });
 }
 
 void proxy_exchange::progress() {
-  last_progress_ = clock::now();
+  last_progress_ = coarse_now();
 }
 
 void proxy_exchange::on_deadline(beast::error_code ec) {
