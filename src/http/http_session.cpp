@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/auth.hpp"
+#include "http/buffered_parse.hpp"
 #include "http/coarse_clock.hpp"
 #include "http/correlation.hpp"
 #include "http/gateway_impl.hpp"
@@ -123,6 +124,10 @@ void http_session::read_header() {
   else
     parser_->body_limit(state_->config.body_limit);
   parser_->header_limit(static_cast<std::uint32_t>(state_->config.header_limit));
+  if (auto ec = parse_buffered(*parser_, buffer_, [this] { return parser_->is_header_done(); }))
+    return fail_read(ec);
+  if (parser_->is_header_done())
+    return on_header({});
   set_deadline(state_->config.header_timeout);
   bhttp::async_read_header(stream_.socket(), buffer_, *parser_,
                            [self = shared_from_this()](beast::error_code ec, std::size_t) {

@@ -10,6 +10,7 @@
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "http/buffered_parse.hpp"
 #include "http/coarse_clock.hpp"
 #include "http/correlation.hpp"
 #include "http/http_session.hpp"
@@ -528,6 +529,12 @@ void proxy_exchange::relay_response_body() {
   auto& body = response_->get().body();
   body.data = piece_.data();
   body.size = piece_.size();
+  auto ec = parse_buffered(*response_, upstream_->buffer,
+                           [&] { return response_->is_done() || body.size == 0; });
+  if (ec)
+    return abort("parsing the upstream body", ec);
+  if (body.size < piece_.size() || response_->is_done())
+    return on_upstream_body({}); // it came with the header
   bhttp::async_read(upstream_->stream.socket(), upstream_->buffer, *response_,
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
                       self->on_upstream_body(ec);
