@@ -31,6 +31,7 @@ gateway::impl::impl(const std::vector<boost::asio::io_context*>& contexts, gatew
                                                     config.connect_timeout));
   shed_queue_per_pool = share(config.shed_queue);
   counters = std::make_unique<counters_block[]>(contexts.size());
+  buffers_ = std::make_unique<buffer_pool[]>(contexts.size());
   if (shared_cache)
     shared_store = std::make_unique<sources::redis_response_store>(std::move(*shared_cache));
   auto rules = std::make_shared<ttl_map>();
@@ -47,6 +48,27 @@ gateway::impl::~impl() {
 void gateway::impl::shutdown() {
   close_pools();
   shared_store.reset();
+}
+
+std::unique_ptr<char[]> gateway::impl::take_buffer(size_t worker) {
+  auto& pool = buffers_[worker];
+  {
+    std::lock_guard guard{pool.mutex};
+    if (!pool.free.empty()) {
+      auto buffer = std::move(pool.free.back());
+      pool.free.pop_back();
+      return buffer;
+    }
+  }
+  return std::make_unique_for_overwrite<char[]>(piece_bytes);
+}
+
+void gateway::impl::give_buffer(size_t worker, std::unique_ptr<char[]> buffer) {
+  constexpr size_t keep_at_most = 256; // 8 MiB per thread
+  auto& pool = buffers_[worker];
+  std::lock_guard guard{pool.mutex};
+  if (pool.free.size() < keep_at_most)
+    pool.free.push_back(std::move(buffer));
 }
 
 void gateway::impl::close_pools() {

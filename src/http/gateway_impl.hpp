@@ -81,6 +81,12 @@ struct gateway::impl {
   };
   std::unique_ptr<counters_block[]> counters;
 
+  /// Relay buffers, recycled per HTTP thread: an exchange borrows one for its life instead of
+  /// allocating 32 KiB per request.
+  static constexpr size_t piece_bytes = 32 * 1024;
+  std::unique_ptr<char[]> take_buffer(size_t worker);
+  void give_buffer(size_t worker, std::unique_ptr<char[]> buffer);
+
 private:
   friend class gateway;
   mutable std::mutex breaker_mutex_;
@@ -90,6 +96,11 @@ private:
   /// Whether any route is cached: most deployments have none, and skip the TTL table.
   std::atomic<bool> has_cache_rules_{false};
   std::mutex ttl_write_mutex_;
+  struct alignas(64) buffer_pool {
+    std::mutex mutex;
+    std::vector<std::unique_ptr<char[]>> free;
+  };
+  std::unique_ptr<buffer_pool[]> buffers_;
 };
 
 } // namespace medianest::http

@@ -116,12 +116,20 @@ proxy_exchange::proxy_exchange(std::shared_ptr<http_session> session, gateway::i
 }
 
 proxy_exchange::~proxy_exchange() {
+  if (piece_)
+    gw_.give_buffer(session_->worker_, std::move(piece_));
   if (breaker_ticket_)
     gw_.breaker_abandon();
   if (upstream_)
     pool_->release(std::move(upstream_), false);
   counters_->in_flight.fetch_sub(1, std::memory_order_relaxed);
   counters_->requests.fetch_add(1, std::memory_order_relaxed);
+}
+
+char* proxy_exchange::piece() {
+  if (!piece_)
+    piece_ = gw_.take_buffer(session_->worker_);
+  return piece_.get();
 }
 
 void proxy_exchange::start() {
@@ -339,8 +347,8 @@ void proxy_exchange::send_request() {
 
 void proxy_exchange::relay_request_body() {
   auto& body = request_->get().body();
-  body.data = piece_.data();
-  body.size = piece_.size();
+  body.data = piece();
+  body.size = piece_size;
   auto& s = *session_;
   bhttp::async_read(s.stream_.socket(), s.buffer_, *request_,
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -349,8 +357,8 @@ void proxy_exchange::relay_request_body() {
                       if (ec)
                         return self->abort("reading the request body", ec);
                       self->progress();
-                      auto n = self->piece_.size() - self->request_->get().body().size;
-                      self->write_upstream(self->piece_.data(), n);
+                      auto n = self->piece_size - self->request_->get().body().size;
+                      self->write_upstream(self->piece(), n);
                     });
 }
 
@@ -527,13 +535,13 @@ void proxy_exchange::relay_response_body() {
   if (is_head_ || response_->is_done())
     return write_client_piece(0);
   auto& body = response_->get().body();
-  body.data = piece_.data();
-  body.size = piece_.size();
+  body.data = piece();
+  body.size = piece_size;
   auto ec = parse_buffered(*response_, upstream_->buffer,
                            [&] { return response_->is_done() || body.size == 0; });
   if (ec)
     return abort("parsing the upstream body", ec);
-  if (body.size < piece_.size() || response_->is_done())
+  if (body.size < piece_size || response_->is_done())
     return on_upstream_body({}); // it came with the header
   bhttp::async_read(upstream_->stream.socket(), upstream_->buffer, *response_,
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -547,10 +555,10 @@ void proxy_exchange::on_upstream_body(beast::error_code ec) {
   if (ec)
     return abort("reading the upstream body", ec);
   progress();
-  auto n = piece_.size() - response_->get().body().size;
+  auto n = piece_size - response_->get().body().size;
   if (capturing_) {
     if (capture_.body.size() + n <= std::min(max_cached_body, gw_.cache.max_entry_bytes()))
-      capture_.body.append(piece_.data(), n);
+      capture_.body.append(piece(), n);
     else
       capturing_ = false, capture_.body = {};
   }
@@ -558,7 +566,7 @@ void proxy_exchange::on_upstream_body(beast::error_code ec) {
 }
 
 void proxy_exchange::write_client_piece(size_t n) {
-  frame(piece_.data(), n, response_chunked_, is_head_ || response_->is_done());
+  frame(n ? piece() : nullptr, n, response_chunked_, is_head_ || response_->is_done());
   net::async_write(session_->stream_.socket(), out_,
                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
                      self->on_client_piece(ec);

@@ -123,7 +123,10 @@ private:
   std::string capture_vary_;
   bool capture_sets_cookie_ = false;
 
-  std::array<char, 32 * 1024> piece_;
+  /// The relay buffer, borrowed from the thread's pool on first use.
+  char* piece();
+  std::unique_ptr<char[]> piece_;
+  static constexpr size_t piece_size = gateway::impl::piece_bytes;
 };
 
 } // namespace medianest::http
