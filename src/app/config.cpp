@@ -170,7 +170,8 @@ std::vector<option_spec> serve_options() {
        return set_seconds(v, o.serve.gateway.connect_timeout);
      }},
     {"upstream-timeout", "SECONDS",
-     "gateway: time the upstream has for its response header and between body reads (then 504)",
+     "gateway: longest an exchange may make no progress, no header or body bytes either way "
+     "(then 504)",
      "30",
      [](std::string_view v, cli_outcome& o) {
        return set_seconds(v, o.serve.gateway.response_timeout);

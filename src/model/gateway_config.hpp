@@ -50,7 +50,8 @@ struct gateway_config {
   /// critical threshold.
   double shed_p95_ms = 1000;
   std::chrono::milliseconds connect_timeout{3'000};
-  /// Time the upstream has for its response header, and then between two body reads.
+  /// Longest an exchange may make no progress (no header, no body bytes either way): then 504,
+  /// or the connection is closed once the response has started.
   std::chrono::milliseconds response_timeout{30'000};
   /// Explicit route templates, tried before identifier folding.
   std::vector<route_pattern> templates;
