@@ -4,11 +4,13 @@
 # nginx's proxy_pass with a keep-alive upstream block. wrk drives each in turn, three rounds.
 # Prints requests/s, p50 and p99 of each, the gateway : nginx throughput ratio and the latency
 # each proxy adds over the direct path (targets: ratio >= 1, added p99 < 0.2 ms).
-#   bench/gateway.sh [DURATION_SECONDS] [CONNECTIONS]
+#   bench/gateway.sh [DURATION_SECONDS] [CONNECTIONS] [PROXY_WORKERS]
+# PROXY_WORKERS (default 2) is both nginx's worker_processes and the gateway's --http-threads.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 DURATION=${1:-10}
 CONNECTIONS=${2:-32}
+WORKERS=${3:-2}
 
 if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
   echo "installing nginx-light" >&2
@@ -57,13 +59,13 @@ CONF
 }
 
 nginx_start upstream 1 "server { listen 127.0.0.1:$UPSTREAM_PORT; location / { return 200 \"ok\n\"; } }"
-nginx_start proxy 2 "upstream backend { server 127.0.0.1:$UPSTREAM_PORT; keepalive 64; }
+nginx_start proxy "$WORKERS" "upstream backend { server 127.0.0.1:$UPSTREAM_PORT; keepalive 64; }
   server { listen 127.0.0.1:$NGINX_PORT;
     location / { proxy_pass http://backend; proxy_http_version 1.1;
       proxy_set_header Connection \"\"; proxy_set_header Host \$host;
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
       proxy_set_header X-Forwarded-Proto \$scheme; } }"
-bench_start_daemon --access-log off --upstream "http://127.0.0.1:$UPSTREAM_PORT"
+bench_start_daemon --access-log off --http-threads "$WORKERS" --upstream "http://127.0.0.1:$UPSTREAM_PORT"
 for url in "http://127.0.0.1:$UPSTREAM_PORT/api/v1/media/1" "http://127.0.0.1:$NGINX_PORT/api/v1/media/1" \
            "$DAEMON_URL/api/v1/media/1"; do
   curl -fs "$url" >/dev/null || { echo "no answer from $url" >&2; exit 1; }
@@ -71,7 +73,7 @@ done
 
 WRK=(-t1 -c"$CONNECTIONS" -d"${DURATION}s")
 echo "wrk ${WRK[*]}; $(nproc) cores shared by wrk, the upstream (1 nginx worker) and the proxy"
-echo "nginx proxy: 2 workers, keepalive 64; gateway: --http-threads 2, --access-log off"
+echo "nginx proxy: $WORKERS worker(s), keepalive 64; gateway: --http-threads $WORKERS, --access-log off"
 printf '%-8s %12s %10s %10s\n' path "req/s" "p50 ms" "p99 ms"
 results=()
 for round in 1 2 3; do

@@ -32,6 +32,7 @@ gateway::impl::impl(const std::vector<boost::asio::io_context*>& contexts, gatew
   shed_queue_per_pool = share(config.shed_queue);
   counters = std::make_unique<counters_block[]>(contexts.size());
   buffers_ = std::make_unique<buffer_pool[]>(contexts.size());
+  latency = std::make_unique<route_latency[]>(contexts.size());
   if (shared_cache)
     shared_store = std::make_unique<sources::redis_response_store>(std::move(*shared_cache));
   auto rules = std::make_shared<ttl_map>();

@@ -60,7 +60,10 @@ struct gateway::impl {
   shared_response_cache cache;
   std::unique_ptr<sources::redis_response_store> shared_store;
   sharded_rate_limiter limiter;
-  route_latency latency;
+  /// Recent latencies per route, one table per HTTP thread: a lock shared by the threads on
+  /// every request made the p99 pay for any thread preempted while holding it. Each thread
+  /// sheds on what it measured itself (its connections see the same upstream).
+  std::unique_ptr<route_latency[]> latency;
 
   std::atomic<std::shared_ptr<const ttl_map>> ttls;
 

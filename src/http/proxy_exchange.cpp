@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -51,8 +52,28 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+bool is_hop_by_hop(bhttp::field name, std::string_view text) noexcept {
+  switch (name) {
+    case bhttp::field::connection:
+    case bhttp::field::keep_alive:
+    case bhttp::field::proxy_authenticate:
+    case bhttp::field::proxy_authorization:
+    case bhttp::field::te:
+    case bhttp::field::trailer:
+    case bhttp::field::transfer_encoding:
+    case bhttp::field::upgrade:
+    case bhttp::field::expect:
+      return true;
+    case bhttp::field::unknown:
+      return beast::iequals(text, "Proxy-Connection");
+    default:
+      return false;
+  }
+}
+
 /// Removes the headers that concern one connection only (RFC 9110 7.6.1), including those the
-/// Connection header names. Transfer-Encoding goes too: the serializer re-adds it when needed.
+/// Connection header names, in one pass over the fields. Transfer-Encoding goes too: the
+/// caller frames the body again.
 template <class Fields>
 void strip_hop_by_hop(Fields& fields) {
   std::vector<std::string> listed;
@@ -61,18 +82,19 @@ void strip_hop_by_hop(Fields& fields) {
   while (pos < connection.size()) {
     auto comma = std::min(connection.find(',', pos), connection.size());
     auto token = trim(connection.substr(pos, comma - pos));
-    if (!token.empty())
+    // "keep-alive" and "close" are the usual tokens and name no other header worth a lookup
+    if (!token.empty() && !beast::iequals(token, "keep-alive") && !beast::iequals(token, "close"))
       listed.emplace_back(token);
     pos = comma + 1;
   }
   for (const auto& name : listed)
     fields.erase(name);
-  for (auto field : {bhttp::field::connection, bhttp::field::keep_alive,
-                     bhttp::field::proxy_authenticate, bhttp::field::proxy_authorization,
-                     bhttp::field::te, bhttp::field::trailer, bhttp::field::transfer_encoding,
-                     bhttp::field::upgrade, bhttp::field::expect})
-    fields.erase(field);
-  fields.erase("Proxy-Connection");
+  for (auto it = fields.begin(); it != fields.end();) {
+    if (is_hop_by_hop(it->name(), it->name_string()))
+      it = fields.erase(it);
+    else
+      ++it;
+  }
 }
 
 /// Appends "Name: value\r\n" for every field, then the blank line that ends a header.
@@ -282,7 +304,7 @@ bool proxy_exchange::admit_breaker_and_load() {
   breaker_ticket_ = true;
   auto queued = pool_->queued();
   if (queued >= gw_.shed_queue_per_pool && queued > 0) {
-    auto p95 = gw_.latency.p95_ms(route_, steady_now_ms());
+    auto p95 = gw_.latency[session_->worker_].p95_ms(route_, steady_now_ms());
     if (p95 > gw_.config.shed_p95_ms) {
       counters_->shed_degraded.fetch_add(1, std::memory_order_relaxed);
       gw_.breaker_abandon();
@@ -586,7 +608,7 @@ void proxy_exchange::finish() {
   deadline_.cancel();
   pool_->release(std::move(upstream_), upstream_reusable_ && response_->is_done());
   auto now = clock::now();
-  gw_.latency.add(route_,
+  gw_.latency[session_->worker_].add(route_,
                   static_cast<uint64_t>(
                     std::chrono::duration_cast<std::chrono::microseconds>(now - started_).count()),
                   std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch())
