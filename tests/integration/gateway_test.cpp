@@ -317,6 +317,23 @@ TEST_CASE("gateway answers 502 when the upstream refuses and 504 when it does no
   CHECK(counter(gw, {"upstreamTimeouts"}) == 1);
 }
 
+TEST_CASE("a client that stalls its upload is dropped after the upstream timeout") {
+  upstream_process up;
+  auto d = gateway_for(up, {"--upstream-timeout", "0.5"});
+  raw_connection conn{d.port()};
+  REQUIRE(conn.connected());
+  REQUIRE(conn.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"
+                    + std::string(1000, 'a')));
+  auto started = std::chrono::steady_clock::now();
+  auto reply = conn.read_until_close(5000);
+  auto took = std::chrono::steady_clock::now() - started;
+  CHECK(reply.empty()); // nothing can be said: the request never ended
+  CHECK(took >= 400ms);
+  CHECK(took < 3s);
+  http_client c;
+  CHECK(c.get(d.base_url() + "/fast").status == 200); // the gateway goes on
+}
+
 TEST_CASE("the circuit breaker opens after repeated upstream failures and a good probe closes it") {
   upstream_process up;
   auto d = gateway_for(up, {"--breaker-threshold", "3", "--breaker-cooldown", "1"});
