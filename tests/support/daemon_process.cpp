@@ -138,36 +138,44 @@ std::string daemon_process::token(const std::string& role, const std::string& ex
   return out;
 }
 
-bool daemon_process::running() {
-  if (pid_ <= 0)
+bool child_running(pid_t& pid, int& exit_code) {
+  if (pid <= 0)
     return false;
   int status = 0;
-  auto r = ::waitpid(pid_, &status, WNOHANG);
+  auto r = ::waitpid(pid, &status, WNOHANG);
   if (r == 0)
     return true;
-  if (r == pid_)
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  pid_ = -1;
+  if (r == pid)
+    exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  pid = -1;
   return false;
+}
+
+int stop_child(pid_t& pid, int& exit_code, int signal_number, std::chrono::milliseconds timeout) {
+  if (!child_running(pid, exit_code))
+    return exit_code;
+  ::kill(pid, signal_number);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!child_running(pid, exit_code))
+      return exit_code;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  pid = -1;
+  exit_code = -1; // did not stop in time
+  return exit_code;
+}
+
+bool daemon_process::running() {
+  return child_running(pid_, exit_code_);
 }
 
 int daemon_process::stop(int signal_number, std::chrono::milliseconds timeout) {
   stopped_on_purpose_ = true;
-  if (!running())
-    return exit_code_;
-  ::kill(pid_, signal_number);
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (!running())
-      return exit_code_;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
-  exit_code_ = -1; // did not stop in time
-  return exit_code_;
+  return stop_child(pid_, exit_code_, signal_number, timeout);
 }
 
 std::string daemon_process::log() const {

@@ -62,6 +62,14 @@ private:
   bool stopped_on_purpose_ = false;
 };
 
+/// Whether the child `pid` still runs; once it has exited, reaps it, stores its exit code
+/// (128+signal if killed) in `exit_code` and sets `pid` to -1.
+bool child_running(pid_t& pid, int& exit_code);
+
+/// Sends `signal_number` to the child and waits for it to exit; SIGKILL after `timeout`
+/// (exit code -1 then). Returns the exit code.
+int stop_child(pid_t& pid, int& exit_code, int signal_number, std::chrono::milliseconds timeout);
+
 /// A port that was free a moment ago on 127.0.0.1.
 uint16_t free_port();
 

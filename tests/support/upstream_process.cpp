@@ -1,5 +1,7 @@
 #include "support/upstream_process.hpp"
 
+#include "support/daemon_process.hpp"
+
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -99,34 +101,11 @@ std::string upstream_process::base_url() const {
 }
 
 bool upstream_process::running() {
-  if (pid_ <= 0)
-    return false;
-  int status = 0;
-  auto r = ::waitpid(pid_, &status, WNOHANG);
-  if (r == 0)
-    return true;
-  if (r == pid_)
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  pid_ = -1;
-  return false;
+  return child_running(pid_, exit_code_);
 }
 
 int upstream_process::stop(int signal_number, std::chrono::milliseconds timeout) {
-  if (!running())
-    return exit_code_;
-  ::kill(pid_, signal_number);
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (!running())
-      return exit_code_;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
-  exit_code_ = -1; // did not stop in time
-  return exit_code_;
+  return stop_child(pid_, exit_code_, signal_number, timeout);
 }
 
 } // namespace medianest::test
