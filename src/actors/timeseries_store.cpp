@@ -115,7 +115,8 @@ void fetch_history(self_ptr self, history_query q,
       [self, key](std::string& body) {
         auto& st = self->state;
         if (st.cache_ttl.count() > 0) {
-          auto entry = std::make_shared<cached_response>(cached_response{200, "", body});
+          auto entry = std::make_shared<cached_response>();
+          entry->body = body;
           self->send(st.cache, caf::put_atom::value, key, cached_response_ptr{entry},
                      static_cast<int64_t>(stale_window(st.cache_ttl).count()));
         }
