@@ -29,6 +29,7 @@
 #include "model/series.hpp"
 #include "sources/sql_session.hpp"
 #include "sources/timeseries_sql.hpp"
+#include "unit/sources/sql_test_databases.hpp"
 
 using medianest::database_target;
 using medianest::find_metric;
@@ -40,6 +41,9 @@ namespace ts = medianest::sources;
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
+using medianest::test::postgres_database;
+using medianest::test::sqlite_database;
+
 namespace {
 
 /// An hour-aligned unix time (2023-11-14T22:00:00Z).
@@ -47,91 +51,6 @@ constexpr int64_t H = 1'699'999'200;
 static_assert(H % 3600 == 0);
 constexpr int64_t hour = 3600;
 constexpr int64_t day = 86400;
-
-// -- the two backends ---------------------------------------------------------------------
-
-/// A fresh directory under the system temp dir, removed with everything in it.
-class temp_dir {
-public:
-  temp_dir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path()
-            / ("medianest-ts-test-" + std::to_string(rd()) + "-" + std::to_string(rd()));
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const {
-    return path_;
-  }
-
-private:
-  fs::path path_;
-};
-
-/// A SQLite file of its own.
-class sqlite_database {
-public:
-  database_target target() const {
-    return database_target{database_target::kind::sqlite, (dir_.path() / "timeseries.db").string()};
-  }
-
-private:
-  temp_dir dir_;
-};
-
-/// `url` with its database name replaced by `name` (query parameters kept).
-std::string with_database(const std::string& url, const std::string& name) {
-  auto scheme = url.find("://");
-  REQUIRE(scheme != std::string::npos);
-  auto query = url.find('?', scheme + 3);
-  auto tail = query == std::string::npos ? std::string{} : url.substr(query);
-  auto head = url.substr(0, query);
-  auto slash = head.find('/', scheme + 3);
-  if (slash != std::string::npos)
-    head = head.substr(0, slash);
-  return head + "/" + name + tail;
-}
-
-/// A PostgreSQL database of its own on the test server (MEDIANEST_TEST_PG_URL), created
-/// empty and dropped WITH (FORCE) at the end.
-class postgres_database {
-public:
-  postgres_database() {
-    const char* url = std::getenv("MEDIANEST_TEST_PG_URL");
-    INFO("MEDIANEST_TEST_PG_URL is not set: tests tagged [postgres] need the test PostgreSQL "
-         "(source scripts/test-services.sh && start_postgres) or run with ~[postgres]");
-    REQUIRE(url != nullptr);
-    REQUIRE(std::string{url}.rfind("postgres", 0) == 0);
-    admin_ = medianest::postgres_conninfo(url);
-    name_ = "ts_unit_" + std::to_string(::getpid());
-    {
-      soci::session admin(*soci::factory_postgresql(), admin_);
-      admin << "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)";
-      admin << "CREATE DATABASE " + name_;
-    }
-    conninfo_ = medianest::postgres_conninfo(with_database(url, name_));
-  }
-  ~postgres_database() {
-    try {
-      soci::session admin(*soci::factory_postgresql(), admin_);
-      admin << "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)";
-    } catch (const std::exception& e) {
-      WARN("could not drop " << name_ << ": " << e.what());
-    }
-  }
-  postgres_database(const postgres_database&) = delete;
-  postgres_database& operator=(const postgres_database&) = delete;
-
-  database_target target() const {
-    return database_target{database_target::kind::postgresql, conninfo_};
-  }
-
-private:
-  std::string admin_, name_, conninfo_;
-};
 
 /// Opens a session on `target` and runs `body` with it.
 void run_on(const database_target& target, const std::function<void(sql_session&)>& body) {
