@@ -6,6 +6,13 @@ namespace medianest::sources {
 
 namespace {
 
+// SOCI's SQLite backend reads a column declared INTEGER into a 32-bit int, which wraps unix
+// milliseconds. A cast is an expression without a declared type, which SOCI hands over as
+// text and row_int64 parses whole; PostgreSQL returns the BIGINT as it is.
+std::string ms_column(std::string_view name) {
+  return "CAST(" + std::string{name} + " AS BIGINT)";
+}
+
 long long ms_of(sys_ms t) {
   return t.time_since_epoch().count();
 }
@@ -59,7 +66,8 @@ bool insert_alert_event(sql_session& db, const alert_event& e, std::string& erro
 bool list_alert_events(sql_session& db, int64_t since_ms, size_t limit,
                        std::vector<alert_event>& out, std::string& error) {
   static const std::string sql =
-    "SELECT alert_id, metric, severity, state, value, threshold, started_at, resolved_at, at "
+    "SELECT alert_id, metric, severity, state, value, threshold, " + ms_column("started_at") + ", "
+    + ms_column("resolved_at") + ", " + ms_column("at") + " "
     "FROM alert_events WHERE at >= :since ORDER BY seq DESC LIMIT :n";
   long long since = since_ms, n = static_cast<long long>(limit);
   return db.run(
@@ -103,7 +111,8 @@ bool insert_delivery(sql_session& db, const delivery_record& d, std::string& err
 bool list_deliveries(sql_session& db, size_t limit, std::vector<delivery_record>& out,
                      std::string& error) {
   static const std::string sql =
-    "SELECT alert_id, state, severity, channel, destination, attempt, ok, status, error, at "
+    "SELECT alert_id, state, severity, channel, destination, attempt, ok, status, error, "
+    + ms_column("at") + " "
     "FROM deliveries ORDER BY seq DESC LIMIT :n";
   long long n = static_cast<long long>(limit);
   return db.run(

@@ -20,7 +20,9 @@ statement_kind classify_statement(std::string_view sql) noexcept;
 std::string one_line(std::string_view message);
 
 /// A numeric column of a dynamic row as int64, whatever type the backend chose for it
-/// (SQLite reports INTEGER columns as int, PostgreSQL BIGINT as long long).
+/// (SQLite reports INTEGER columns as int, PostgreSQL BIGINT as long long). Beware: SOCI reads
+/// a SQLite column declared INTEGER into a 32-bit int before this sees it, so a 64-bit value
+/// (unix ms) must be selected as CAST(column AS BIGINT), which arrives as text and is parsed.
 int64_t row_int64(const soci::row& row, std::size_t column);
 
 /// A numeric column of a dynamic row as double.

@@ -64,6 +64,17 @@ const std::vector<migration>& migrations() {
       "destination TEXT NOT NULL, attempt INTEGER NOT NULL, ok INTEGER NOT NULL, "
       "status INTEGER NOT NULL, error TEXT NOT NULL, at BIGINT NOT NULL)",
       "CREATE INDEX deliveries_at ON deliveries (at)"}},
+    {3,
+     // One row per optimization run: the GET /optimize/{id} document as stored, with the
+     // columns needed to find runs (status: interrupted ones; started_at: the newest).
+     {"CREATE TABLE optimization_runs (id TEXT PRIMARY KEY, trigger TEXT NOT NULL, "
+      "status TEXT NOT NULL, started_at INTEGER NOT NULL, completed_at INTEGER, "
+      "document TEXT NOT NULL)",
+      "CREATE INDEX optimization_runs_started ON optimization_runs (started_at)"},
+     {"CREATE TABLE optimization_runs (id TEXT PRIMARY KEY, trigger TEXT NOT NULL, "
+      "status TEXT NOT NULL, started_at BIGINT NOT NULL, completed_at BIGINT, "
+      "document TEXT NOT NULL)",
+      "CREATE INDEX optimization_runs_started ON optimization_runs (started_at)"}},
   };
   return all;
 }

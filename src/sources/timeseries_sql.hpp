@@ -10,7 +10,7 @@
 namespace medianest::sources {
 
 /// The schema version this build expects; migrations bring any older database up to it.
-inline constexpr int schema_version = 2;
+inline constexpr int schema_version = 3;
 
 /// Creates or upgrades the schema (versioned migrations recorded in schema_migrations).
 bool migrate(sql_session& db, std::string& error);

@@ -7,6 +7,7 @@
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
+#include "sources/timeseries_sql.hpp"
 #include "support/daemon_process.hpp"
 #include "support/http_client.hpp"
 
@@ -229,7 +230,7 @@ TEST_CASE("history is stored in PostgreSQL when it is the configured database") 
     auto rows = run_command("psql '" + db_url + "' -tAc \"SELECT count(*) FROM rollups WHERE metric = 'response_time'\"");
     CHECK(std::stoi(rows) >= 3); // 1m, 5m and 1h buckets
     auto version = run_command("psql '" + db_url + "' -tAc 'SELECT max(version) FROM schema_migrations'");
-    CHECK(version == "2");
+    CHECK(version == std::to_string(medianest::sources::schema_version));
   }
   run_command("psql '" + pg_url + "' -qc 'DROP DATABASE IF EXISTS " + db_name + " WITH (FORCE)' 2>&1");
 }

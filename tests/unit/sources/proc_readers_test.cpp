@@ -336,7 +336,9 @@ TEST_CASE("fill_heap_usage grows with a large allocation", "[proc]") {
   WARN("a sanitizer replaces malloc: mallinfo2 does not see its allocations");
 #else
   CHECK(after.heap_used >= before.heap_used + size);
-  CHECK(after.heap_total >= before.heap_total + size);
+  // The block may come from free space the heap already had (earlier tests in the same
+  // process freed some), so the total need not grow by `size`; it must hold what is used.
+  CHECK(after.heap_total >= before.heap_used + size);
 #endif
 }
 
