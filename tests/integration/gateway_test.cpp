@@ -172,6 +172,8 @@ TEST_CASE("gateway counts proxied requests under folded route templates") {
   std::map<std::string, int64_t> counts;
   gateway_metrics_when(d, [&](const json::object&, const json::object& data) {
     counts.clear();
+    if (!data.at("api").at("slowestEndpoints").is_array()) // before the first api sample
+      return false;
     for (const auto& e : data.at("api").at("slowestEndpoints").as_array())
       counts[std::string{e.at("path").as_string()}] = e.at("count").to_number<int64_t>();
     return counts["/api/v1/media/:id"] == 3;
