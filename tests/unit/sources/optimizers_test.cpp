@@ -133,6 +133,10 @@ TEST_CASE("trim_heap leaves the process no larger and the freed heap returned", 
   INFO("RSS at peak " << peak << ", before trim " << trim.rss_before << ", after "
                       << trim.rss_after);
   CHECK(peak > (96u << 20));
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  WARN("a sanitizer replaces malloc and quarantines freed memory: malloc_trim has nothing to do");
+#else
   CHECK(trim.rss_after <= trim.rss_before + (1u << 20));
   CHECK(trim.rss_after + (48u << 20) < peak);
+#endif
 }
