@@ -37,6 +37,8 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 using medianest::test::postgres_database;
+using medianest::test::run_on;
+using medianest::test::scalar;
 using medianest::test::sqlite_database;
 
 namespace {
@@ -44,26 +46,7 @@ namespace {
 /// 2023-11-14T22:00:00.000Z in unix ms.
 constexpr int64_t T = 1'699'999'200'000;
 
-/// Opens a session on `target` and runs `body` with it.
-void run_on(const database_target& target, const std::function<void(sql_session&)>& body) {
-  sql_session db{target};
-  std::string error;
-  bool opened = db.open(error);
-  INFO(error);
-  REQUIRE(opened);
-  body(db);
-}
-
-/// One test case per backend for each behaviour; the PostgreSQL ones are tagged [postgres].
-#define OPTIMIZATION_SQL_TEST(title, body)                                                        \
-  TEST_CASE(title " on sqlite", "[optimization]") {                                               \
-    sqlite_database database;                                                                     \
-    run_on(database.target(), body);                                                              \
-  }                                                                                               \
-  TEST_CASE(title " on postgresql", "[optimization][postgres]") {                                 \
-    postgres_database database;                                                                   \
-    run_on(database.target(), body);                                                              \
-  }
+#define OPTIMIZATION_SQL_TEST(title, body) ON_BOTH_SQL_BACKENDS(title, "[optimization]", body)
 
 // -- helpers ------------------------------------------------------------------------------
 
@@ -72,16 +55,6 @@ void migrated(sql_session& db) {
   bool ok = src::migrate(db, error);
   INFO(error);
   REQUIRE(ok);
-}
-
-long long scalar(sql_session& db, const std::string& sql) {
-  long long value = -1;
-  soci::indicator ind = soci::i_ok;
-  std::string error;
-  bool ok = db.run(sql, [&](soci::session& s) { s << sql, soci::into(value, ind); }, error);
-  INFO(sql << ": " << error);
-  REQUIRE(ok);
-  return ind == soci::i_null ? 0 : value;
 }
 
 std::string text(sql_session& db, const std::string& sql) {

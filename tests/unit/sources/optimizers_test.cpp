@@ -13,19 +13,11 @@ using medianest::retention_policy;
 using medianest::rollup_row;
 using medianest::sources::sql_session;
 namespace src = medianest::sources;
+using medianest::test::scalar;
 
 namespace {
 
 constexpr int64_t now_unix = 1'800'000'000;
-
-long long scalar(sql_session& db, const std::string& sql) {
-  long long value = -1;
-  std::string error;
-  bool ok = db.run(sql, [&](soci::session& s) { s << sql, soci::into(value); }, error);
-  INFO(sql << ": " << error);
-  REQUIRE(ok);
-  return value;
-}
 
 double scalar_double(sql_session& db, const std::string& sql) {
   double value = -2;

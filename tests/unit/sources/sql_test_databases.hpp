@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <functional>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -16,6 +17,7 @@
 #include <soci/soci.h>
 
 #include "app/config.hpp"
+#include "sources/sql_session.hpp"
 
 namespace medianest::test {
 
@@ -104,4 +106,38 @@ private:
   std::string admin_, name_, conninfo_;
 };
 
+/// Opens a session on `target` and runs `body` with it.
+inline void run_on(const medianest::database_target& target,
+                   const std::function<void(medianest::sources::sql_session&)>& body) {
+  medianest::sources::sql_session db{target};
+  std::string error;
+  bool opened = db.open(error);
+  INFO(error);
+  REQUIRE(opened);
+  body(db);
+}
+
+/// The single integer a query returns (0 for NULL).
+inline long long scalar(medianest::sources::sql_session& db, const std::string& sql) {
+  long long value = -1;
+  soci::indicator ind = soci::i_ok;
+  std::string error;
+  bool ok = db.run(sql, [&](soci::session& s) { s << sql, soci::into(value, ind); }, error);
+  INFO(sql << ": " << error);
+  REQUIRE(ok);
+  return ind == soci::i_null ? 0 : value;
+}
+
 } // namespace medianest::test
+
+/// One test case per backend for a behaviour `body(sql_session&)`, tagged `tags`; the
+/// PostgreSQL one is also tagged [postgres].
+#define ON_BOTH_SQL_BACKENDS(title, tags, body)                                                   \
+  TEST_CASE(title " on sqlite", tags) {                                                           \
+    medianest::test::sqlite_database database;                                                    \
+    medianest::test::run_on(database.target(), body);                                             \
+  }                                                                                               \
+  TEST_CASE(title " on postgresql", tags "[postgres]") {                                          \
+    medianest::test::postgres_database database;                                                  \
+    medianest::test::run_on(database.target(), body);                                             \
+  }

@@ -42,6 +42,8 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 using medianest::test::postgres_database;
+using medianest::test::run_on;
+using medianest::test::scalar;
 using medianest::test::sqlite_database;
 
 namespace {
@@ -52,26 +54,7 @@ static_assert(H % 3600 == 0);
 constexpr int64_t hour = 3600;
 constexpr int64_t day = 86400;
 
-/// Opens a session on `target` and runs `body` with it.
-void run_on(const database_target& target, const std::function<void(sql_session&)>& body) {
-  sql_session db{target};
-  std::string error;
-  bool opened = db.open(error);
-  INFO(error);
-  REQUIRE(opened);
-  body(db);
-}
-
-/// One test case per backend for each behaviour; the PostgreSQL ones are tagged [postgres].
-#define TIMESERIES_TEST(title, body)                                                              \
-  TEST_CASE(title " on sqlite") {                                                                 \
-    sqlite_database database;                                                                     \
-    run_on(database.target(), body);                                                              \
-  }                                                                                               \
-  TEST_CASE(title " on postgresql", "[postgres]") {                                               \
-    postgres_database database;                                                                   \
-    run_on(database.target(), body);                                                              \
-  }
+#define TIMESERIES_TEST(title, body) ON_BOTH_SQL_BACKENDS(title, "", body)
 
 // -- helpers ------------------------------------------------------------------------------
 
@@ -80,16 +63,6 @@ void migrated(sql_session& db) {
   bool ok = ts::migrate(db, error);
   INFO(error);
   REQUIRE(ok);
-}
-
-long long scalar(sql_session& db, const std::string& sql) {
-  long long value = -1;
-  soci::indicator ind = soci::i_ok;
-  std::string error;
-  bool ok = db.run(sql, [&](soci::session& s) { s << sql, soci::into(value, ind); }, error);
-  INFO(sql << ": " << error);
-  REQUIRE(ok);
-  return ind == soci::i_null ? 0 : value;
 }
 
 rollup_row row_of(const std::string& metric, int64_t resolution, int64_t start,
