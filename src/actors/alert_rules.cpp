@@ -59,7 +59,7 @@ bool glob_match(std::string_view pattern, std::string_view text) noexcept {
 
 std::vector<std::string> alert_metric_names(const alert_config& cfg) {
   std::vector<std::string> out{"responseTime", "errorRate", "memoryUsage", "cpuUsage",
-                               "cacheHitRate"};
+                               "cacheHitRate", "queryTime"};
   for (const auto& c : cfg.categories) {
     auto name = std::string{category_prefix} + c.name;
     if (std::find(out.begin(), out.end(), name) == out.end())
@@ -91,6 +91,8 @@ std::vector<alert_observation> observations_of(const snapshot& s, const alert_co
   }
   if (s.cache.available() && s.cache.value->gets > 0)
     add("cacheHitRate", s.cache.value->hit_rate, time_of(s.cache, s));
+  if (s.database.available())
+    add("queryTime", s.database.value->average_query_time, time_of(s.database, s));
   if (api) {
     for (const auto& c : cfg.categories) {
       auto metric = std::string{category_prefix} + c.name;
@@ -133,6 +135,8 @@ std::optional<alert_rules::rule> alert_rules::rule_for(std::string_view metric) 
     return of(cfg_.cpu_usage, false);
   if (metric == "cacheHitRate")
     return of(cfg_.cache_hit_rate, true);
+  if (metric == "queryTime")
+    return of(cfg_.query_time, false);
   if (metric.starts_with(category_prefix)) {
     const auto name = metric.substr(category_prefix.size());
     for (const auto& c : cfg_.categories)

@@ -10,6 +10,7 @@
 //   "memoryUsage"             system memory, %                 memory_usage, higher is worse
 //   "cpuUsage"                system cpu, %                    cpu_usage, higher is worse
 //   "cacheHitRate"            cache hit rate, 0-1              cache_hit_rate, LOWER is worse
+//   "queryTime"               database average query time, ms  query_time, higher is worse
 //   "responseTime:<category>" slowest matching endpoint, ms    the category's warning/critical,
 //                                                              response_time.for_seconds
 //
@@ -72,7 +73,8 @@ struct alert_observation {
 bool glob_match(std::string_view pattern, std::string_view text) noexcept;
 
 /// The metric names of a config, in the order active() lists alerts: responseTime,
-/// errorRate, memoryUsage, cpuUsage, cacheHitRate, then "responseTime:<name>" per category.
+/// errorRate, memoryUsage, cpuUsage, cacheHitRate, queryTime, then "responseTime:<name>" per
+/// category.
 std::vector<std::string> alert_metric_names(const alert_config& cfg);
 
 /// The values an alert config is evaluated on, taken from a snapshot:
@@ -83,7 +85,8 @@ std::vector<std::string> alert_metric_names(const alert_config& cfg);
 ///   observation when none matches; a path may match several categories);
 /// - "memoryUsage" = system memory percentage, "cpuUsage" = system cpu usage, when the
 ///   system section is available;
-/// - "cacheHitRate" = cache hit_rate, when the cache section is available and gets > 0.
+/// - "cacheHitRate" = cache hit_rate, when the cache section is available and gets > 0;
+/// - "queryTime" = database average_query_time, when the database section is available.
 /// The observation time is the section's `updated` time, or snapshot.timestamp when unset.
 /// Non-finite values are left out. Order: as alert_metric_names().
 std::vector<alert_observation> observations_of(const snapshot& s, const alert_config& cfg);

@@ -87,6 +87,8 @@ std::optional<database_sample> sample_database(database_collector_state& st, std
   auto own = st.session->take_usage();
   accumulate(st.totals, own);
   st.busy_us_interval += own.busy_us;
+  st.queries_interval += own.queries;
+  st.query_us_interval += own.total_time_us;
   if (!ok)
     return std::nullopt;
   auto now = std::chrono::steady_clock::now();
@@ -100,9 +102,21 @@ std::optional<database_sample> sample_database(database_collector_state& st, std
   st.busy_us_interval = 0;
   out.query_stats = st.totals.counts;
   out.slow_queries = st.totals.slow_queries;
-  if (st.totals.queries > 0)
-    out.average_query_time = static_cast<double>(st.totals.total_time_us)
-                             / static_cast<double>(st.totals.queries) / 1000.0;
+  st.recent.emplace_back(now, st.queries_interval, st.query_us_interval);
+  st.queries_interval = st.query_us_interval = 0;
+  while (now - std::get<0>(st.recent.front()) > query_time_window)
+    st.recent.pop_front();
+  uint64_t queries = 0, time_us = 0;
+  for (const auto& [at, n, us] : st.recent) {
+    queries += n;
+    time_us += us;
+  }
+  if (queries == 0) {
+    queries = st.totals.queries;
+    time_us = st.totals.total_time_us;
+  }
+  if (queries > 0)
+    out.average_query_time = static_cast<double>(time_us) / static_cast<double>(queries) / 1000.0;
   return out;
 }
 
@@ -142,6 +156,8 @@ database_collector(database_collector_actor::stateful_pointer<database_collector
     [self](sql_usage_atom, const sql_usage& usage) {
       accumulate(self->state.totals, usage);
       self->state.busy_us_interval += usage.busy_us;
+      self->state.queries_interval += usage.queries;
+      self->state.query_us_interval += usage.total_time_us;
     },
   };
 }

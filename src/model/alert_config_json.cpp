@@ -45,6 +45,7 @@ constexpr threshold_spec threshold_specs[] = {
   {"memoryUsage", &alert_config::memory_usage, "percentage", 100, false},
   {"cpuUsage", &alert_config::cpu_usage, "percentage", 100, false},
   {"cacheHitRate", &alert_config::cache_hit_rate, "percentage", 1, true},
+  {"queryTime", &alert_config::query_time, "ms", unbounded, false},
 };
 
 const threshold_spec* find_threshold(std::string_view key) {

@@ -15,9 +15,9 @@
 namespace medianest {
 
 /// The `data` object of GET /alerts:
-/// `{"enabled", "thresholds": {responseTime, errorRate, memoryUsage, cpuUsage, cacheHitRate:
-/// {warning, critical, unit, forSeconds}}, "endpointCategories": [{name, target, warning,
-/// critical, routes}], "notifications": {email, webhook, discord, repeatSeconds}}`.
+/// `{"enabled", "thresholds": {responseTime, errorRate, memoryUsage, cpuUsage, cacheHitRate,
+/// queryTime: {warning, critical, unit, forSeconds}}, "endpointCategories": [{name, target,
+/// warning, critical, routes}], "notifications": {email, webhook, discord, repeatSeconds}}`.
 /// Secrets are never echoed: the webhook URL is masked (mask_webhook_url), the Discord URL is
 /// left out and `discord` is shown as true/false only.
 boost::json::object alert_config_to_json(const alert_config& c);
@@ -42,7 +42,8 @@ std::variant<alert_config, api_error> merge_alert_config(const alert_config& cur
 std::string alert_config_to_storage(const alert_config& c);
 
 /// Reads alert_config_to_storage's text back over the defaults, with the validation of
-/// merge_alert_config; nullopt if the text is not a valid document.
+/// merge_alert_config; nullopt if the text is not a valid document. A threshold the text
+/// leaves out (e.g. `queryTime` in a document stored before it existed) keeps its default.
 std::optional<alert_config> alert_config_from_storage(std::string_view text);
 
 /// Masks a webhook URL for display: scheme and host, then the first path segment when more

@@ -46,6 +46,7 @@ struct alert_config {
   alert_threshold memory_usage{80, 90, "percentage", 60};
   alert_threshold cpu_usage{80, 95, "percentage", 60};
   alert_threshold cache_hit_rate{0.7, 0.5, "percentage", 60}; ///< lower is worse
+  alert_threshold query_time{100, 500, "ms", 60};             ///< database average query time
   std::vector<endpoint_category> categories = default_categories();
   alert_notifications notifications;
 
@@ -56,7 +57,7 @@ struct alert_config {
 /// A state change of one alert, as stored, notified and published.
 struct alert_event {
   std::string id;            ///< stable for the alert's life: "alt-<hex>"
-  std::string metric;        ///< "responseTime", "errorRate", "memoryUsage", "cpuUsage", "cacheHitRate", or "responseTime:<category>"
+  std::string metric;        ///< "responseTime", "errorRate", "memoryUsage", "cpuUsage", "cacheHitRate", "queryTime", or "responseTime:<category>"
   std::string severity;      ///< "warning" or "critical"
   std::string state;         ///< "firing" or "resolved"
   double value = 0;          ///< the value that caused the change

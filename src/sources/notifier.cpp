@@ -57,7 +57,7 @@ metric_display display_of(const alert_event& e) {
   const std::string_view metric = e.metric;
   const std::string_view base = metric.substr(0, metric.find(':'));
   metric_display d;
-  if (base == "responseTime") {
+  if (base == "responseTime" || base == "queryTime") {  // ms
     d.value = format_number(e.value) + " ms";
     d.threshold_bare = format_number(e.threshold);
     d.threshold = d.threshold_bare + " ms";

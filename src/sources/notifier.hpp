@@ -24,7 +24,8 @@ namespace medianest::sources {
 /// "[MediaNest Perf] " prefix) and at the head of chat messages:
 /// "FIRING critical: responseTime 1234 ms > 1000", "FIRING warning: cacheHitRate 62% < 70%",
 /// "RESOLVED critical: errorRate 2% (threshold 10%)". Rates (errorRate, cacheHitRate, 0-1) are
-/// shown as percentages; memoryUsage and cpuUsage are percentages already; response times in ms.
+/// shown as percentages; memoryUsage and cpuUsage are percentages already; response and query
+/// times (responseTime, queryTime) in ms.
 /// Control characters (CR, LF...) of the state, severity and metric become spaces: a category
 /// name comes from the configuration and must not break a mail header.
 std::string alert_summary(const alert_event& e);

@@ -58,6 +58,11 @@ TEST_CASE("GET /alerts returns the spec defaults and PUT merges a partial docume
   CHECK(rt.at("critical").to_number<double>() == 1000);
   CHECK(rt.at("unit").as_string() == "ms");
   CHECK(defaults.at("thresholds").at("cacheHitRate").at("warning").to_number<double>() == 0.7);
+  auto& qt = defaults.at("thresholds").at("queryTime").as_object();
+  CHECK(qt.at("warning").to_number<double>() == 100);
+  CHECK(qt.at("critical").to_number<double>() == 500);
+  CHECK(qt.at("unit").as_string() == "ms");
+  CHECK(qt.at("forSeconds").to_number<int64_t>() == 60);
   // The spec's own PUT example.
   auto r = put_alerts(c, d, token, R"({
     "enabled": true,
@@ -69,6 +74,7 @@ TEST_CASE("GET /alerts returns the spec defaults and PUT merges a partial docume
   CHECK(merged.at("thresholds").at("responseTime").at("critical").to_number<double>() == 800);
   CHECK(merged.at("thresholds").at("responseTime").at("unit").as_string() == "ms");
   CHECK(merged.at("thresholds").at("memoryUsage").at("warning").to_number<double>() == 80);
+  CHECK(merged.at("thresholds").at("queryTime").at("warning").to_number<double>() == 100);
   CHECK(merged.at("notifications").at("email").as_array().size() == 2);
   // Secrets are never echoed.
   CHECK(r.body.find("SECRETSECRET") == std::string::npos);
@@ -90,6 +96,7 @@ TEST_CASE("PUT /alerts refuses invalid documents naming the field and changes no
          {"not json", "body"},
          {R"({"thresholds":{"responseTime":{"warning":"fast"}}})", "thresholds.responseTime.warning"},
          {R"({"thresholds":{"cpuUsage":{"warning":-5}}})", "thresholds.cpuUsage.warning"},
+         {R"({"thresholds":{"queryTime":{"warning":600}}})", "thresholds.queryTime"},
          {R"({"thresholds":{"responseTime":{"warning":900,"critical":800}}})", "thresholds.responseTime"},
          {R"({"notifications":{"email":["not-an-address"]}})", "notifications.email[0]"},
          {R"({"notifications":{"webhook":"ftp://example.com/x"}})", "notifications.webhook"},
@@ -111,7 +118,8 @@ TEST_CASE("the alert configuration survives a restart") {
     daemon_process d{{{}, {}, dir}};
     http_client c;
     REQUIRE(put_alerts(c, d, d.token("admin"),
-                       R"({"thresholds":{"cpuUsage":{"warning":70,"critical":90}}})")
+                       R"({"thresholds":{"cpuUsage":{"warning":70,"critical":90},)"
+                       R"("queryTime":{"warning":250,"critical":900}}})")
               .status
             == 200);
     CHECK(d.stop() == 0);
@@ -122,6 +130,8 @@ TEST_CASE("the alert configuration survives a restart") {
     auto cfg = data_of(c.get(d.base_url() + alerts_path, {bearer(d.token("admin"))}));
     CHECK(cfg.at("thresholds").at("cpuUsage").at("warning").to_number<double>() == 70);
     CHECK(cfg.at("thresholds").at("cpuUsage").at("critical").to_number<double>() == 90);
+    CHECK(cfg.at("thresholds").at("queryTime").at("warning").to_number<double>() == 250);
+    CHECK(cfg.at("thresholds").at("queryTime").at("critical").to_number<double>() == 900);
   }
   std::filesystem::remove_all(dir);
 }
@@ -163,6 +173,31 @@ TEST_CASE("an alert fires and resolves once each with webhook and Discord payloa
   CHECK(events[1].at("state").as_string() == "firing");
   CHECK(events[0].at("id") == events[1].at("id"));
   CHECK(events[0].at("resolvedAt").is_string());
+}
+
+TEST_CASE("a queryTime alert fires on the database section's average query time") {
+  http_sink sink;
+  daemon_process d{{{"--sample-interval", "0.25"}, {}, {}}};
+  http_client c;
+  auto token = d.token("admin");
+  REQUIRE(put_alerts(c, d, token, R"({"notifications":{"webhook":")" + sink.url("/slack") + R"("}})")
+            .status
+          == 200);
+  // The daemon's own queries take more than 0 ms: past a warning of 0 at once.
+  REQUIRE(put_alerts(c, d, token,
+                     R"({"thresholds":{"queryTime":{"warning":0,"critical":1e9,"forSeconds":0}}})")
+            .status
+          == 200);
+  REQUIRE(sink.wait_for(1, "/slack", 10000));
+  auto slack = json::parse(sink.received("/slack").at(0).body).as_object();
+  INFO(slack.at("text").as_string());
+  CHECK(slack.at("text").as_string().find("FIRING warning: queryTime ") != json::string::npos);
+  CHECK(slack.at("text").as_string().find(" ms &gt; 0") != json::string::npos);
+  auto events = events_of(c, d, token);
+  REQUIRE(events.size() >= 1);
+  CHECK(events.back().at("metric").as_string() == "queryTime");
+  CHECK(events.back().at("severity").as_string() == "warning");
+  CHECK(events.back().at("value").to_number<double>() > 0);
 }
 
 TEST_CASE("with the webhook sink down delivery is retried and succeeds once it is back") {

@@ -17,6 +17,7 @@ using medianest::alert_observation;
 using medianest::alert_rules;
 using medianest::api_sample;
 using medianest::cache_sample;
+using medianest::database_sample;
 using medianest::endpoint_stats;
 using medianest::glob_match;
 using medianest::observations_of;
@@ -33,7 +34,7 @@ sys_ms at_s(int64_t unix_s) {
 }
 
 /// A config with the given `for` duration on every threshold (defaults otherwise:
-/// memory 80/90, cpu 80/95, cache hit rate 0.7/0.5, response time 500/1000).
+/// memory 80/90, cpu 80/95, cache hit rate 0.7/0.5, response time 500/1000, query time 100/500).
 alert_config config_for(int64_t for_seconds) {
   alert_config c;
   c.response_time.for_seconds = for_seconds;
@@ -41,6 +42,7 @@ alert_config config_for(int64_t for_seconds) {
   c.memory_usage.for_seconds = for_seconds;
   c.cpu_usage.for_seconds = for_seconds;
   c.cache_hit_rate.for_seconds = for_seconds;
+  c.query_time.for_seconds = for_seconds;
   return c;
 }
 
@@ -648,6 +650,20 @@ TEST_CASE("alert_rules observations_of reads the expected metrics from a snapsho
     CHECK(observations_of(s, cfg).empty());
   }
 
+  SECTION("the database section gives queryTime after cacheHitRate") {
+    database_sample db;
+    db.average_query_time = 12.75;
+    s.database.value = db;
+    s.database.updated = at_s(T0 + 4);
+    auto obs = observations_of(s, cfg);
+    REQUIRE(obs.size() == 11);
+    CHECK(obs[4].metric == "cacheHitRate");
+    CHECK(obs[5].metric == "queryTime");
+    CHECK(obs[5].value == 12.75);
+    CHECK(obs[5].at == at_s(T0 + 4));
+    CHECK(obs[6].metric == "responseTime:Authentication");
+  }
+
   SECTION("an unset section time falls back to the snapshot time") {
     s.system.updated = sys_ms{};
     auto obs = observations_of(s, cfg);
@@ -660,7 +676,175 @@ TEST_CASE("alert_rules observations_of reads the expected metrics from a snapsho
 TEST_CASE("alert_rules alert_metric_names follow the config order", "[alert_rules]") {
   alert_config cfg;
   cfg.categories = {{"A", 1, 2, 3, {"/a*"}}, {"B", 1, 2, 3, {"/b*"}}};
-  const std::vector<std::string> want = {"responseTime", "errorRate", "memoryUsage", "cpuUsage",
-                                         "cacheHitRate", "responseTime:A", "responseTime:B"};
+  const std::vector<std::string> want = {"responseTime",   "errorRate",      "memoryUsage",
+                                         "cpuUsage",       "cacheHitRate",   "queryTime",
+                                         "responseTime:A", "responseTime:B"};
   CHECK(alert_metric_names(cfg) == want);
+}
+
+namespace {
+
+/// A snapshot with only a database section (average query time `ms`), sampled at `unix_s`.
+snapshot database_snapshot(double ms, int64_t unix_s) {
+  snapshot s;
+  s.timestamp = at_s(unix_s);
+  database_sample db;
+  db.backend = "sqlite";
+  db.average_query_time = ms;
+  s.database.value = db;
+  s.database.updated = at_s(unix_s);
+  return s;
+}
+
+/// Feeds database snapshots through observations_of, one per second, like the evaluator does.
+void feed_database(alert_rules& r, double ms, int64_t seconds, int64_t& t,
+                   std::vector<alert_event>& events) {
+  for (int64_t i = 0; i < seconds; ++i, ++t)
+    for (const auto& o : observations_of(database_snapshot(ms, t), r.config()))
+      for (auto& e : r.observe(o))
+        events.push_back(std::move(e));
+}
+
+} // namespace
+
+TEST_CASE("alert_rules queryTime fires after forSeconds of a slow average query time",
+          "[alert_rules]") {
+  alert_rules r{config_for(60)}; // query time 100 / 500
+  std::vector<alert_event> events;
+  int64_t t = T0;
+  feed_database(r, 20, 10, t, events);
+  feed_database(r, 150, 30, t, events);
+  feed_database(r, 90, 1, t, events); // one good sample resets the pending period
+  const int64_t breach = t;
+  feed_database(r, 150, 60, t, events);
+  CHECK(events.empty()); // 59 s of breach so far
+  feed_database(r, 150, 1, t, events);
+  REQUIRE(events.size() == 1);
+  const auto e = events[0]; // a copy: more events follow
+  CHECK(valid_id(e.id));
+  CHECK(e.metric == "queryTime");
+  CHECK(e.state == "firing");
+  CHECK(e.severity == "warning");
+  CHECK(e.value == 150);
+  CHECK(e.threshold == 100);
+  CHECK(e.started_at == at_s(breach));
+  CHECK(e.at == at_s(breach + 60));
+  REQUIRE(r.active().size() == 1);
+  CHECK(r.active()[0].metric == "queryTime");
+
+  // past critical for forSeconds: escalates, same id
+  feed_database(r, 650, 61, t, events);
+  REQUIRE(events.size() == 2);
+  CHECK(events[1].id == e.id);
+  CHECK(events[1].severity == "critical");
+  CHECK(events[1].threshold == 500);
+}
+
+TEST_CASE("alert_rules queryTime past critical from the start fires critical once",
+          "[alert_rules]") {
+  alert_rules r{config_for(60)};
+  std::vector<alert_event> events;
+  int64_t t = T0;
+  feed_database(r, 800, 200, t, events);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].metric == "queryTime");
+  CHECK(events[0].severity == "critical");
+  CHECK(events[0].threshold == 500);
+}
+
+TEST_CASE("alert_rules queryTime resolves only below warning times 0.95 for forSeconds",
+          "[alert_rules]") {
+  alert_rules r{config_for(60)};
+  std::vector<alert_event> events;
+  int64_t t = T0;
+  feed_database(r, 130, 61, t, events);
+  REQUIRE(events.size() == 1);
+  const auto first = events[0];
+
+  // below 100 but not below 95: stays firing, however long
+  feed_database(r, 97, 300, t, events);
+  CHECK(events.size() == 1);
+  // oscillating around the threshold does not flap either
+  for (int i = 0; i < 300; ++i)
+    feed_database(r, i % 2 == 0 ? 102 : 98, 1, t, events);
+  CHECK(events.size() == 1);
+
+  feed_database(r, 90, 30, t, events);
+  feed_database(r, 96, 1, t, events); // interrupts the resolution period
+  const int64_t clear_from = t;
+  feed_database(r, 90, 60, t, events);
+  CHECK(events.size() == 1);
+  feed_database(r, 90, 1, t, events);
+  REQUIRE(events.size() == 2);
+  const auto& e = events[1];
+  CHECK(e.id == first.id);
+  CHECK(e.metric == "queryTime");
+  CHECK(e.state == "resolved");
+  CHECK(e.value == 90);
+  CHECK(e.threshold == 100);
+  CHECK(e.started_at == first.started_at);
+  REQUIRE(e.resolved_at.has_value());
+  CHECK(*e.resolved_at == at_s(clear_from + 60));
+  CHECK(r.active().empty());
+}
+
+TEST_CASE("alert_rules queryTime follows its own configured thresholds and forSeconds",
+          "[alert_rules]") {
+  auto cfg = config_for(60);
+  cfg.query_time = {20, 40, "ms", 5};
+  alert_rules r{cfg};
+  std::vector<alert_event> events;
+  int64_t t = T0;
+  feed_database(r, 30, 6, t, events);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].severity == "warning");
+  CHECK(events[0].threshold == 20);
+  CHECK(events[0].at == at_s(T0 + 5));
+}
+
+TEST_CASE("alert_rules queryTime is not observed without the database section",
+          "[alert_rules]") {
+  const alert_config cfg;
+
+  SECTION("the collector reports an error") {
+    auto s = database_snapshot(900, T0);
+    s.database.error = "database unreachable";
+    CHECK(find_obs(observations_of(s, cfg), "queryTime") == nullptr);
+  }
+  SECTION("no sample yet") {
+    auto s = database_snapshot(900, T0);
+    s.database.value.reset();
+    CHECK(find_obs(observations_of(s, cfg), "queryTime") == nullptr);
+  }
+  SECTION("a non-finite average") {
+    CHECK(observations_of(database_snapshot(std::nan(""), T0), cfg).empty());
+    CHECK(observations_of(
+            database_snapshot(std::numeric_limits<double>::infinity(), T0), cfg).empty());
+  }
+  SECTION("an outage neither fires nor resolves") {
+    alert_rules r{config_for(60)};
+    std::vector<alert_event> events;
+    int64_t t = T0;
+    feed_database(r, 150, 61, t, events);
+    REQUIRE(events.size() == 1);
+    for (int i = 0; i < 600; ++i, ++t) {
+      auto s = database_snapshot(10, t);
+      s.database.error = "database unreachable";
+      for (const auto& o : observations_of(s, r.config()))
+        for (auto& e : r.observe(o))
+          events.push_back(std::move(e));
+    }
+    CHECK(events.size() == 1);
+    REQUIRE(r.active().size() == 1);
+    CHECK(r.active()[0].id == events[0].id);
+  }
+  SECTION("a disabled config does not evaluate it") {
+    auto disabled = config_for(0);
+    disabled.enabled = false;
+    alert_rules r{disabled};
+    std::vector<alert_event> events;
+    int64_t t = T0;
+    feed_database(r, 900, 10, t, events);
+    CHECK(events.empty());
+  }
 }

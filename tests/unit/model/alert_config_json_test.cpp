@@ -36,6 +36,7 @@ alert_config custom_config() {
   c.memory_usage = {70, 85, "percentage", 90};
   c.cpu_usage = {75, 97, "percentage", 45};
   c.cache_hit_rate = {0.8, 0.4, "percentage", 300};
+  c.query_time = {150, 600, "ms", 20};
   c.categories = {{"Uploads", 250, 600, 1200, {"/api/v1/upload*"}},
                   {"Health", 10, 50, 100, {"/health", "/api/v1/health*"}}};
   c.notifications.email = {"old@medianest.app"};
@@ -72,6 +73,7 @@ void check_same(const alert_config& a, const alert_config& b) {
   check_same(a.memory_usage, b.memory_usage);
   check_same(a.cpu_usage, b.cpu_usage);
   check_same(a.cache_hit_rate, b.cache_hit_rate);
+  check_same(a.query_time, b.query_time);
   check_same(a.categories, b.categories);
   CHECK(a.notifications.email == b.notifications.email);
   CHECK(a.notifications.webhook == b.notifications.webhook);
@@ -144,12 +146,13 @@ TEST_CASE("alert config GET document has the spec defaults", "[alert_config_json
   CHECK(doc.at("enabled").as_bool());
 
   const auto& thresholds = doc.at("thresholds").as_object();
-  CHECK(thresholds.size() == 5);
+  CHECK(thresholds.size() == 6);
   check_threshold(thresholds, "responseTime", 500, 1000, "ms");
   check_threshold(thresholds, "errorRate", 0.05, 0.1, "percentage");
   check_threshold(thresholds, "memoryUsage", 80, 90, "percentage");
   check_threshold(thresholds, "cpuUsage", 80, 95, "percentage");
   check_threshold(thresholds, "cacheHitRate", 0.7, 0.5, "percentage");
+  check_threshold(thresholds, "queryTime", 100, 500, "ms");
   CHECK(text.find("\"warning\":0.05") != std::string::npos);  // not 5E-2
   CHECK(text.find("E-") == std::string::npos);
 
@@ -238,6 +241,7 @@ TEST_CASE("alert config PUT of the spec example merges and keeps everything else
     check_same(after.memory_usage, before.memory_usage);
     check_same(after.cpu_usage, before.cpu_usage);
     check_same(after.cache_hit_rate, before.cache_hit_rate);
+    check_same(after.query_time, before.query_time);
   }
   SECTION("categories are kept") {
     check_same(after.categories, before.categories);
@@ -279,6 +283,18 @@ TEST_CASE("alert config PUT accepts the documented forms", "[alert_config_json]"
       merged(before, R"({"thresholds":{"cacheHitRate":{"warning":0.9,"critical":0.6}}})");
     CHECK(after.cache_hit_rate.warning == 0.9);
     CHECK(after.cache_hit_rate.critical == 0.6);
+  }
+  SECTION("queryTime takes ms bounds with no upper limit and keeps what is left out") {
+    auto after = merged(before, R"({"thresholds":{"queryTime":{"warning":250,"critical":5000}}})");
+    CHECK(after.query_time.warning == 250);
+    CHECK(after.query_time.critical == 5000);
+    CHECK(after.query_time.unit == "ms");
+    CHECK(after.query_time.for_seconds == 20);
+    auto unit_and_for =
+      merged(after, R"({"thresholds":{"queryTime":{"unit":"ms","forSeconds":0}}})");
+    CHECK(unit_and_for.query_time.for_seconds == 0);
+    CHECK(unit_and_for.query_time.warning == 250);
+    check_same(unit_and_for.response_time, before.response_time);
   }
   SECTION("a single bound is checked against the kept other bound") {
     auto after = merged(before, R"({"thresholds":{"cpuUsage":{"critical":100}}})");
@@ -361,6 +377,12 @@ TEST_CASE("alert config PUT rejects wrong types", "[alert_config_json]") {
     {R"({"thresholds":{"responseTime":{"warning":"400"}}})", "thresholds.responseTime.warning"},
     {R"({"thresholds":{"responseTime":{"critical":null}}})", "thresholds.responseTime.critical"},
     {R"({"thresholds":{"memoryUsage":{"forSeconds":"60"}}})", "thresholds.memoryUsage.forSeconds"},
+    {R"({"thresholds":{"queryTime":100}})", "thresholds.queryTime"},
+    {R"({"thresholds":{"queryTime":null}})", "thresholds.queryTime"},
+    {R"({"thresholds":{"queryTime":{"warning":"100"}}})", "thresholds.queryTime.warning"},
+    {R"({"thresholds":{"queryTime":{"critical":true}}})", "thresholds.queryTime.critical"},
+    {R"({"thresholds":{"queryTime":{"forSeconds":"60"}}})", "thresholds.queryTime.forSeconds"},
+    {R"({"thresholds":{"queryTime":{"slow":1}}})", "thresholds.queryTime.slow"},
     {R"({"notifications":[]})", "notifications"},
     {R"({"notifications":{"email":"admin@medianest.app"}})", "notifications.email"},
     {R"({"notifications":{"email":["admin@medianest.app",42]}})", "notifications.email[1]"},
@@ -395,6 +417,17 @@ TEST_CASE("alert config PUT rejects thresholds out of range or order", "[alert_c
     {R"({"thresholds":{"cpuUsage":{"forSeconds":-1}}})", "thresholds.cpuUsage.forSeconds"},
     {R"({"thresholds":{"cpuUsage":{"forSeconds":86401}}})", "thresholds.cpuUsage.forSeconds"},
     {R"({"thresholds":{"cpuUsage":{"forSeconds":1.5}}})", "thresholds.cpuUsage.forSeconds"},
+    {R"({"thresholds":{"queryTime":{"warning":-1}}})", "thresholds.queryTime.warning"},
+    {R"({"thresholds":{"queryTime":{"critical":-0.5}}})", "thresholds.queryTime.critical"},
+    {R"({"thresholds":{"queryTime":{"warning":1e400}}})", "thresholds.queryTime.warning"},
+    {R"({"thresholds":{"queryTime":{"warning":600}}})", "thresholds.queryTime.warning"},
+    {R"({"thresholds":{"queryTime":{"warning":700}}})", "thresholds.queryTime.warning"},
+    {R"({"thresholds":{"queryTime":{"critical":100}}})", "thresholds.queryTime.critical"},
+    {R"({"thresholds":{"queryTime":{"warning":500,"critical":200}}})",
+     "thresholds.queryTime.warning"},
+    {R"({"thresholds":{"queryTime":{"forSeconds":-1}}})", "thresholds.queryTime.forSeconds"},
+    {R"({"thresholds":{"queryTime":{"forSeconds":86401}}})", "thresholds.queryTime.forSeconds"},
+    {R"({"thresholds":{"queryTime":{"unit":"percentage"}}})", "thresholds.queryTime.unit"},
     {R"({"thresholds":{"responseTime":{"unit":"s"}}})", "thresholds.responseTime.unit"},
     {R"({"thresholds":{"errorRate":{"unit":"ms"}}})", "thresholds.errorRate.unit"},
     {R"({"thresholds":{"errorRate":{"unit":null}}})", "thresholds.errorRate.unit"},
@@ -504,6 +537,7 @@ TEST_CASE("alert config PUT applies all or nothing", "[alert_config_json]") {
          R"({"notifications":{"email":["bad"]},"enabled":true,"endpointCategories":[]})",
          R"({"thresholds":{"responseTime":{"warning":1,"critical":2},"errorRate":{"warning":2}}})",
          R"({"thresholds":{"responseTime":{"warning":1,"critical":2,"unit":"s"}}})",
+         R"({"thresholds":{"queryTime":{"warning":1,"critical":2},"cpuUsage":{"warning":99}}})",
          R"({"notifications":{"discord":false,"webhook":"ftp://x.io/y"}})",
        }) {
     INFO(body);
@@ -552,5 +586,51 @@ TEST_CASE("alert config storage round trip keeps every field and URLs in clear",
     CHECK(!alert_config_from_storage(R"({"enabled":"yes"})"));
     CHECK(!alert_config_from_storage(
       R"({"thresholds":{"errorRate":{"warning":0.5,"critical":0.1}}})"));
+  }
+}
+
+TEST_CASE("alert config stored before queryTime existed loads with its default",
+          "[alert_config_json]") {
+  SECTION("a stored custom document without the key") {
+    auto doc = json::parse(alert_config_to_storage(custom_config())).as_object();
+    REQUIRE(doc.at("thresholds").as_object().erase("queryTime") == 1);
+    auto back = alert_config_from_storage(to_json(doc));
+    REQUIRE(back);
+    check_same(back->query_time, alert_config{}.query_time);
+    auto want = custom_config();
+    want.query_time = alert_config{}.query_time;
+    check_same(*back, want);
+    // Stored again, the document has the key.
+    auto again = json::parse(alert_config_to_storage(*back)).as_object();
+    CHECK(again.at("thresholds").as_object().contains("queryTime"));
+  }
+  SECTION("a document written by hand in the old five-threshold form") {
+    auto back = alert_config_from_storage(R"({"enabled":true,"thresholds":{
+      "responseTime":{"warning":450,"critical":900,"unit":"ms","forSeconds":30},
+      "errorRate":{"warning":0.05,"critical":0.1,"unit":"percentage","forSeconds":60},
+      "memoryUsage":{"warning":80,"critical":90,"unit":"percentage","forSeconds":60},
+      "cpuUsage":{"warning":80,"critical":95,"unit":"percentage","forSeconds":60},
+      "cacheHitRate":{"warning":0.7,"critical":0.5,"unit":"percentage","forSeconds":60}},
+      "notifications":{"email":[],"webhook":"","discord":false,"repeatSeconds":0,
+                       "discordUrl":""}})");
+    REQUIRE(back);
+    CHECK(back->response_time.warning == 450);
+    CHECK(back->query_time.warning == 100);
+    CHECK(back->query_time.critical == 500);
+    CHECK(back->query_time.unit == "ms");
+    CHECK(back->query_time.for_seconds == 60);
+    auto shown = round_trip(alert_config_to_json(*back)).at("thresholds").as_object();
+    check_threshold(shown, "queryTime", 100, 500, "ms");
+  }
+  SECTION("a stored queryTime is read back") {
+    auto c = custom_config();
+    c.query_time = {42.5, 1e5, "ms", 86400};
+    auto back = alert_config_from_storage(alert_config_to_storage(c));
+    REQUIRE(back);
+    check_same(back->query_time, c.query_time);
+  }
+  SECTION("a stored queryTime in the wrong order is refused like the others") {
+    CHECK(!alert_config_from_storage(
+      R"({"thresholds":{"queryTime":{"warning":500,"critical":100}}})"));
   }
 }

@@ -165,6 +165,27 @@ TEST_CASE("alert summary shows each metric in its unit and direction", "[notify]
   e.value = 1000.456;
   e.threshold = 1000;
   CHECK(alert_summary(e) == "FIRING warning: responseTime:Search 1000.46 ms > 1000");
+
+  e.metric = "queryTime";
+  e.value = 123.456;
+  e.threshold = 100;
+  CHECK(alert_summary(e) == "FIRING warning: queryTime 123.46 ms > 100");
+  e.state = "resolved";
+  e.value = 80;
+  CHECK(alert_summary(e) == "RESOLVED warning: queryTime 80 ms (threshold 100 ms)");
+}
+
+TEST_CASE("notification details show queryTime value and threshold in ms", "[notify]") {
+  alert_event e = firing_critical();
+  e.metric = "queryTime";
+  e.value = 612.5;
+  e.threshold = 500;
+  const json::object p = parse_object(slack_payload(e, ""));
+  const auto fields = slack_fields(p.at("attachments").at(0).as_object());
+  CHECK(fields.at("Metric") == "queryTime");
+  CHECK(fields.at("Value") == "612.5 ms");
+  CHECK(fields.at("Threshold") == "&gt; 500 ms");
+  CHECK(str(p.at("text")) == "[MediaNest Perf] FIRING critical: queryTime 612.5 ms &gt; 500");
 }
 
 TEST_CASE("slack payload is valid JSON with the fields of firing and resolved alerts", "[notify]") {
