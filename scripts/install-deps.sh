@@ -8,7 +8,7 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-system1.81-dev
   libcaf-dev libsoci-dev libspdlog-dev catch2 libhiredis-dev libssl-dev
   libcurl4-openssl-dev libsqlite3-dev libpq-dev
-  redis-server postgresql python3-aiosmtpd curl
+  redis-server postgresql python3-aiosmtpd curl prometheus python3-prometheus-client
 )
 
 missing=()

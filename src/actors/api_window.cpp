@@ -53,6 +53,7 @@ void api_window::add(const request_record& r) {
   }
   ++ring.count[slot];
   ring.sum_us[slot] += r.duration_us;
+  totals_.add(r);
 }
 
 double api_window::weight_of(int64_t epoch, int64_t now_ms) noexcept {
@@ -117,6 +118,7 @@ api_sample api_window::sample(int64_t now_ms, uint64_t active_connections) {
   out.interval_latency = std::move(interval_);
   interval_ = latency_histogram{};
   interval_errors_ = 0;
+  out.totals = totals_.snapshot();
   return out;
 }
 

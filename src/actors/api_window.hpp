@@ -7,6 +7,7 @@
 #include "model/latency_histogram.hpp"
 #include "model/metrics.hpp"
 #include "model/request_record.hpp"
+#include "model/request_totals.hpp"
 
 namespace medianest {
 
@@ -18,6 +19,9 @@ namespace medianest {
 /// counts slide smoothly instead of dropping 5 seconds at a time; for percentiles it counts
 /// whole. Memory is bounded: 13 slice histograms and at most `max_routes` route entries
 /// (beyond it, new route/method pairs are counted under "(other)").
+///
+/// Beside the window it keeps the cumulative counters since start (request_totals_builder,
+/// bounded the same way) that every sample carries for the Prometheus export.
 class api_window {
 public:
   static constexpr int64_t slice_ms = 5'000;
@@ -30,7 +34,8 @@ public:
   void add(const request_record& r);
 
   /// The window as of `now_ms` (steady clock): rates, latencies, error rate, the slowest
-  /// routes, and the histogram of everything added since the previous call.
+  /// routes, the histogram of everything added since the previous call, and the cumulative
+  /// totals since start.
   api_sample sample(int64_t now_ms, uint64_t active_connections);
 
   /// Route entries currently held (for tests of the memory bound).
@@ -77,6 +82,7 @@ private:
   std::unordered_map<route_key, route_ring, route_key_hash> routes_;
   latency_histogram interval_;
   uint64_t interval_errors_ = 0;
+  request_totals_builder totals_;
 };
 
 } // namespace medianest

@@ -31,6 +31,8 @@ std::optional<resources_sample> sample_resources(resources_collector_state& st,
   if (!self_stats)
     return std::nullopt;
   s.processes.push_back(std::move(*self_stats));
+  std::string own_error; // optional figures: the section stands without them
+  s.own = st.own.read(own_error);
   if (st.samples_since_rescan++ % rescan_every == 0)
     rescan(st);
   for (const auto& [pid, name] : st.watched_pids) {

@@ -20,6 +20,7 @@ struct resources_collector_state {
   static inline const char* name = "resources_collector";
 
   sources::process_reader processes;
+  sources::own_process_reader own;
   sources::network_reader network;
   sources::diskstats_reader disks;
   std::vector<std::string> watched_names;
@@ -31,9 +32,9 @@ struct resources_collector_state {
   source_health health{"resources collector", std::chrono::seconds(1)};
 };
 
-/// Samples this daemon and the watched processes, network counters (/proc/net/dev, all
-/// non-loopback interfaces), disk I/O (/proc/diskstats deltas) and connection counts. Reads
-/// files: spawn it detached.
+/// Samples this daemon (also its process_* figures for Prometheus) and the watched processes,
+/// network counters (/proc/net/dev, all non-loopback interfaces), disk I/O (/proc/diskstats
+/// deltas) and connection counts. Reads files: spawn it detached.
 collector_actor::behavior_type
 resources_collector(collector_actor::stateful_pointer<resources_collector_state> self,
                     metrics_hub_actor hub, std::vector<std::string> watched_names,

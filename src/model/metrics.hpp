@@ -6,11 +6,13 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "model/latency_histogram.hpp"
+#include "model/request_totals.hpp"
 #include "model/time.hpp"
 
 namespace medianest {
@@ -67,6 +69,8 @@ struct api_sample {
   latency_histogram interval_latency;
   uint64_t interval_requests = 0;
   uint64_t interval_errors = 0;
+  /// Every request since start by route, method and status (the Prometheus counters).
+  std::shared_ptr<const request_totals> totals;
 };
 
 // -- database ------------------------------------------------------------------
@@ -159,6 +163,16 @@ struct storage_stats {
   double iops = 0;          ///< (reads + writes) per second over the last interval
 };
 
+/// The daemon's own process as Prometheus' standard process_* metrics describe it.
+struct own_process_stats {
+  double cpu_seconds = 0;       ///< user + system CPU time since the process started
+  uint64_t resident_bytes = 0;  ///< RSS
+  uint64_t virtual_bytes = 0;   ///< virtual memory size
+  double start_time = 0;        ///< when the process started, seconds since the Unix epoch
+  uint64_t open_fds = 0;
+  uint64_t max_fds = 0;         ///< the soft limit on open files
+};
+
 struct connection_counts {
   uint64_t database = 0;
   uint64_t redis = 0;
@@ -171,6 +185,8 @@ struct resources_sample {
   network_stats network;
   storage_stats storage;
   connection_counts connections;
+  /// This daemon's process (absent when it could not be read).
+  std::optional<own_process_stats> own;
 };
 
 // -- snapshot ------------------------------------------------------------------

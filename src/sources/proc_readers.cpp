@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <malloc.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -238,11 +239,13 @@ struct pid_stat {
   uint64_t utime = 0;
   uint64_t stime = 0;
   uint64_t start_time = 0;
+  uint64_t vsize = 0;
   uint64_t rss_pages = 0;
 };
 
-/// Fields 14 (utime), 15 (stime), 22 (starttime) and 24 (rss) of /proc/<pid>/stat. comm,
-/// field 2, may hold blanks and ')' itself, so the fields start after the LAST ')'.
+/// Fields 14 (utime), 15 (stime), 22 (starttime), 23 (vsize) and 24 (rss) of
+/// /proc/<pid>/stat. comm, field 2, may hold blanks and ')' itself, so the fields start after
+/// the LAST ')'.
 std::optional<pid_stat> parse_pid_stat(std::string_view text) {
   auto close = text.rfind(')');
   if (close == std::string_view::npos || text.find('(') > close)
@@ -261,6 +264,8 @@ std::optional<pid_stat> parse_pid_stat(std::string_view text) {
       ok = parse_number(token, s.stime);
     else if (field == 22)
       ok = parse_number(token, s.start_time);
+    else if (field == 23)
+      ok = parse_number(token, s.vsize);
     else if (field == 24)
       ok = parse_number(token, s.rss_pages);
     if (!ok)
@@ -612,6 +617,67 @@ std::optional<double> process_reader::read_uptime(std::string& error) {
     return std::nullopt;
   }
   return up;
+}
+
+// -- this process --------------------------------------------------------------
+
+own_process_reader::own_process_reader(const fs::path& proc_root)
+  : stat_path_(join(proc_root, "self/stat")), boot_path_(join(proc_root, "stat")),
+    fd_dir_(join(proc_root, "self/fd")), clock_ticks_(std::max(::sysconf(_SC_CLK_TCK), 1L)),
+    page_size_(std::max(::sysconf(_SC_PAGESIZE), 1L)) {
+}
+
+std::optional<double> own_process_reader::read_boot_time(std::string& error) {
+  auto text = read_whole(boot_path_, buffer_, error);
+  if (!text)
+    return std::nullopt;
+  auto rest = *text;
+  while (!rest.empty()) {
+    auto line = next_line(rest);
+    if (take_token(line) != "btime")
+      continue;
+    uint64_t btime = 0;
+    if (!take_number(line, btime))
+      break;
+    return static_cast<double>(btime);
+  }
+  error = parse_error(boot_path_, "no btime line");
+  return std::nullopt;
+}
+
+std::optional<own_process_stats> own_process_reader::read(std::string& error) {
+  std::array<char, 2048> buf;
+  auto text = read_prefix(stat_path_, buf, error);
+  if (!text)
+    return std::nullopt;
+  auto stat = parse_pid_stat(*text);
+  if (!stat) {
+    error = parse_error(stat_path_, "malformed stat line");
+    return std::nullopt;
+  }
+  // The boot time does not change while the process lives: read it once.
+  if (!boot_time_) {
+    boot_time_ = read_boot_time(error);
+    if (!boot_time_)
+      return std::nullopt;
+  }
+  auto ticks_per_second = static_cast<double>(clock_ticks_);
+  own_process_stats out;
+  out.cpu_seconds = static_cast<double>(stat->utime + stat->stime) / ticks_per_second;
+  out.resident_bytes = stat->rss_pages * static_cast<uint64_t>(page_size_);
+  out.virtual_bytes = stat->vsize;
+  out.start_time = *boot_time_ + static_cast<double>(stat->start_time) / ticks_per_second;
+  std::error_code ec;
+  for (fs::directory_iterator it{fd_dir_, ec}, end; !ec && it != end; it.increment(ec))
+    ++out.open_fds;
+  if (ec) {
+    error = errno_message("cannot list", fd_dir_, ec.value());
+    return std::nullopt;
+  }
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0)
+    out.max_fds = limit.rlim_cur;
+  return out;
 }
 
 std::vector<int> find_pids_by_name(const fs::path& proc_root, std::string_view name) {

@@ -168,6 +168,29 @@ private:
   long page_size_;
 };
 
+/// This process as Prometheus' client libraries export it (process_*): CPU seconds, RSS and
+/// virtual size from <proc_root>/self/stat, the start time from it and the boot time of
+/// <proc_root>/stat (read once), the entries of <proc_root>/self/fd, and the soft
+/// RLIMIT_NOFILE. Listing self/fd opens a descriptor itself, which it counts, as
+/// client_golang's reader does.
+class own_process_reader {
+public:
+  explicit own_process_reader(const std::filesystem::path& proc_root = "/proc");
+
+  std::optional<own_process_stats> read(std::string& error);
+
+private:
+  std::optional<double> read_boot_time(std::string& error);
+
+  std::string stat_path_;
+  std::string boot_path_;
+  std::string fd_dir_;
+  std::string buffer_;
+  std::optional<double> boot_time_;
+  long clock_ticks_;
+  long page_size_;
+};
+
 /// The pids under proc_root whose comm is `name`, or whose argv[0] has `name` as basename
 /// (comm is cut at 15 characters), in ascending order.
 std::vector<int> find_pids_by_name(const std::filesystem::path& proc_root, std::string_view name);

@@ -171,7 +171,7 @@ TEST_CASE("endpoints whose issue has not landed answer 501 with a clear message"
   daemon_process d;
   http_client c;
   auto admin = bearer(d.token("admin"));
-  auto r = c.get(d.base_url() + "/api/v1/performance/prometheus", {admin});
+  auto r = c.get(d.base_url() + "/api/v1/performance/live", {admin});
   CHECK(r.status == 501);
   CHECK(error_of(r).at("message").as_string().find("not implemented yet")
         != std::string::npos);

@@ -86,3 +86,22 @@ TEST_CASE("interned routes are stable and bounded") {
   CHECK(method_name(http_method::put) == "PUT");
   CHECK(method_of("BREW") == http_method::other);
 }
+
+TEST_CASE("every sample carries the cumulative totals since start") {
+  api_window w;
+  auto r = intern_route("/totals");
+  w.add(rec(r, 200, 2'000, 1000));
+  w.add(rec(r, 503, 20'000, 1000));
+  auto first = w.sample(2000, 0);
+  REQUIRE(first.totals);
+  REQUIRE(first.totals->series.size() == 1);
+  CHECK(first.totals->series[0].count == 2);
+  // Long after the window forgot them the totals still count them, and count on.
+  w.add(rec(r, 200, 2'000, 500'000));
+  auto later = w.sample(500'000, 0);
+  CHECK(later.requests_per_minute == Approx(1));
+  REQUIRE(later.totals);
+  CHECK(later.totals->series[0].count == 3);
+  CHECK(later.totals->series[0].statuses.size() == 2);
+  CHECK(first.totals->series[0].count == 2); // a published total never changes
+}

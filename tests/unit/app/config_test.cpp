@@ -170,3 +170,19 @@ TEST_CASE("gateway flags configure the upstream pool cache rules limits and brea
   CHECK(parse({"--route-template", "no-slash"}).cmd == command::error);
   CHECK(parse({"--upstream-connections", "0"}).cmd == command::error);
 }
+
+TEST_CASE("prometheus-public is a switch that the environment can set too") {
+  CHECK_FALSE(parse({}).serve.prometheus_public);
+  auto flag = parse({"--prometheus-public", "--listen", "127.0.0.1:5000"});
+  REQUIRE(flag.cmd == command::serve);
+  CHECK(flag.serve.prometheus_public);
+  CHECK(flag.serve.port == 5000);
+  CHECK_FALSE(parse({"--prometheus-public=off"}).serve.prometheus_public);
+  CHECK(parse({}, {{"MEDIANEST_PROMETHEUS_PUBLIC", "1"}}).serve.prometheus_public);
+  CHECK(parse({}, {{"MEDIANEST_PROMETHEUS_PUBLIC", "true"}}).serve.prometheus_public);
+  CHECK_FALSE(parse({}, {{"MEDIANEST_PROMETHEUS_PUBLIC", "off"}}).serve.prometheus_public);
+  CHECK(parse({}, {{"MEDIANEST_PROMETHEUS_PUBLIC", "maybe"}}).cmd == command::error);
+  auto help = parse({"--help"});
+  CHECK_THAT(help.text, Catch::Contains("--prometheus-public "));
+  CHECK_THAT(help.text, Catch::Contains("MEDIANEST_PROMETHEUS_PUBLIC"));
+}

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -702,4 +703,58 @@ TEST_CASE("malformed files give nullopt and an error naming the file", "[proc]")
   root.write("9/stat", "9 (short) S 1 2 3\n");
   CHECK_FALSE(process_reader(root.path).sample(9, "short", error));
   CHECK_THAT(error, Contains((root.path / "9/stat").string()));
+}
+
+// -- this process --------------------------------------------------------------
+
+TEST_CASE("own_process_reader reads a fixture like client libraries do", "[proc]") {
+  temp_dir root;
+  long ticks = ::sysconf(_SC_CLK_TCK);
+  long page = ::sysconf(_SC_PAGESIZE);
+  root.write("stat", "cpu  1 2 3 4 5 6 7 8 0 0\nintr 1 2\nbtime 1700000000\nprocesses 9\n");
+  root.write("self/stat", stat_line(77, "medianest-perf", 250, 50, 1000, 389));
+  for (auto fd : {"0", "1", "2", "7"})
+    root.write(fs::path{"self/fd"} / fd, "");
+  own_process_reader reader(root.path);
+  std::string error;
+  auto p = reader.read(error);
+  REQUIRE(p);
+  CHECK(error.empty());
+  CHECK(p->cpu_seconds == Approx(300.0 / static_cast<double>(ticks)));
+  CHECK(p->resident_bytes == 389 * static_cast<uint64_t>(page));
+  CHECK(p->virtual_bytes == 3133440);
+  CHECK(p->start_time == Approx(1700000000.0 + 1000.0 / static_cast<double>(ticks)));
+  CHECK(p->open_fds == 4);
+  rlimit limit{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &limit) == 0);
+  CHECK(p->max_fds == limit.rlim_cur);
+
+  // The boot time is read once: a broken /proc/stat later does not matter.
+  root.write("stat", "garbage\n");
+  CHECK(reader.read(error));
+  // Without btime on the first read it is an error naming the file.
+  own_process_reader fresh(root.path);
+  CHECK_FALSE(fresh.read(error));
+  CHECK_THAT(error, Contains((root.path / "stat").string()));
+}
+
+TEST_CASE("own_process_reader measures this process", "[proc]") {
+  own_process_reader reader;
+  std::string error;
+  auto p = reader.read(error);
+  REQUIRE(p);
+  CHECK(static_cast<double>(p->resident_bytes)
+        == Approx(static_cast<double>(self_status_kb("VmRSS") * 1024)).epsilon(0.10));
+  auto now = std::chrono::duration<double>(
+               std::chrono::system_clock::now().time_since_epoch()).count();
+  auto alive = std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                             - process_started).count();
+  CHECK(p->start_time <= now);
+  CHECK(p->start_time >= now - alive - 5);
+  // stdin, stdout, stderr and the descriptor listing the directory at least.
+  CHECK(p->open_fds >= 3);
+  burn_cpu(std::chrono::milliseconds(100));
+  auto later = reader.read(error);
+  REQUIRE(later);
+  CHECK(later->cpu_seconds > p->cpu_seconds);
 }
