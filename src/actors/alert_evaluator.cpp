@@ -18,6 +18,8 @@ void publish(self_ptr self, const alert_event& e) {
                e.value, e.threshold);
   self->send(st.db, e);
   self->send(st.dispatcher, e);
+  for (const auto& listener : st.listeners)
+    caf::anon_send(listener, e);
 }
 
 /// Installs a configuration: thresholds into the rules (publishing what that changes) and
@@ -49,6 +51,12 @@ alert_evaluator(alert_evaluator_actor::stateful_pointer<alert_evaluator_state> s
   st.db = std::move(db);
   st.dispatcher = std::move(dispatcher);
   st.default_discord_url = std::move(default_discord_url);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& xs = self->state.listeners;
+    xs.erase(std::remove_if(xs.begin(), xs.end(),
+                            [&](const caf::actor& a) { return a.address() == dm.source; }),
+             xs.end());
+  });
   auto start = [self] {
     self->send(self->state.hub, caf::subscribe_atom::value, caf::actor_cast<caf::actor>(self));
   };
@@ -105,6 +113,10 @@ alert_evaluator(alert_evaluator_actor::stateful_pointer<alert_evaluator_state> s
       return rp;
     },
     [self](caf::get_atom, active_atom) { return self->state.rules.active(); },
+    [self](caf::subscribe_atom, caf::actor& listener) {
+      self->monitor(listener);
+      self->state.listeners.push_back(std::move(listener));
+    },
   };
 }
 

@@ -16,6 +16,8 @@ struct alert_evaluator_state {
   alerts_db_actor db;
   notification_dispatcher_actor dispatcher;
   metrics_hub_actor hub;
+  /// Receive every alert event too (the optimization supervisor, live feeds).
+  std::vector<caf::actor> listeners;
 };
 
 /// The alert evaluator: loads the stored configuration, evaluates every snapshot, stores and

@@ -18,6 +18,8 @@
 #include "model/alerts.hpp"
 #include "model/history.hpp"
 #include "model/series.hpp"
+#include "model/cache_strategy.hpp"
+#include "model/optimization.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(medianest, caf::first_custom_type_id)
 
@@ -47,6 +49,14 @@ CAF_BEGIN_TYPE_ID_BLOCK(medianest, caf::first_custom_type_id)
   CAF_ADD_ATOM(medianest, medianest, active_atom, "active")
   /// Deliver a notification (to a channel) or retry one.
   CAF_ADD_ATOM(medianest, medianest, notify_atom, "notify")
+  /// Optimization runs: start one, read one, a worker's outcome, the recent entries.
+  CAF_ADD_ATOM(medianest, medianest, optimize_atom, "optimize")
+  /// Release spare capacity of in-memory structures.
+  CAF_ADD_ATOM(medianest, medianest, compact_atom, "compact")
+  /// A run's measurement window after its work is over.
+  CAF_ADD_ATOM(medianest, medianest, measure_atom, "measure")
+  /// A type's work took longer than allowed.
+  CAF_ADD_ATOM(medianest, medianest, timeout_atom, "timeout")
 
 CAF_END_TYPE_ID_BLOCK(medianest)
 
@@ -105,6 +115,17 @@ struct notification_job {
   unsigned attempt = 1;
 };
 
+using optimization_runs = std::vector<optimization_run>;
+
+/// What an optimization worker reports when its work is over.
+struct worker_outcome {
+  type_result result;
+  /// cache_strategy: the traffic and cache counters it planned from, the baseline of the
+  /// next run's "since the previous run".
+  std::vector<route_usage> usage;
+  cache_counters cache;
+};
+
 } // namespace medianest
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::system_sample)
@@ -128,3 +149,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::alert_events)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::delivery_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::alert_notifications)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::notification_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::optimization_run)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::optimization_runs)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::optimization_type)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(medianest::worker_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(boost::json::array)

@@ -55,6 +55,8 @@ using response_cache_actor = caf::typed_actor<
   caf::replies_to<caf::reset_atom>::with<uint64_t>,
   /// The cache's counters.
   caf::replies_to<status_atom>::with<cache_counters>,
+  /// Drops the expired entries now; replies how many.
+  caf::replies_to<compact_atom>::with<uint64_t>,
   /// Periodic purge of expired entries.
   caf::reacts_to<caf::tick_atom>>;
 
@@ -86,6 +88,10 @@ using timeseries_store_actor = caf::typed_actor<
   caf::replies_to<raw_atom, std::string>::with<raw_samples>,
   /// Writes everything pending now; replies true once it is in SQL (false if SQL failed).
   caf::replies_to<caf::flush_atom>::with<bool>,
+  /// Releases the spare capacity of the in-memory series; replies the bytes released.
+  caf::replies_to<compact_atom>::with<uint64_t>,
+  /// The recentOptimizations of GET /summary, from the optimization supervisor.
+  caf::reacts_to<caf::put_atom, optimize_atom, boost::json::array>,
   /// Periodic flush.
   caf::reacts_to<caf::tick_atom>>;
 
@@ -133,6 +139,42 @@ using alert_evaluator_actor = caf::typed_actor<
   /// PUT /alerts: merges, validates, stores, applies; replies the rendered new configuration.
   caf::replies_to<caf::put_atom, alert_config_atom, std::string>::with<std::string>,
   /// The alerts firing now.
-  caf::replies_to<caf::get_atom, active_atom>::with<alert_events>>;
+  caf::replies_to<caf::get_atom, active_atom>::with<alert_events>,
+  /// Adds a listener that receives every alert_event from now on; it is dropped when it
+  /// terminates.
+  caf::reacts_to<caf::subscribe_atom, caf::actor>>;
+
+/// Owns optimization runs in SQL (table optimization_runs). Saves that fail are kept and
+/// retried (bounded). Detached (SOCI blocks).
+using optimization_db_actor = caf::typed_actor<
+  /// At start: fails the runs a restart interrupted, then replies the newest `limit` runs.
+  caf::replies_to<load_atom, uint64_t>::with<optimization_runs>,
+  /// Inserts or replaces a run.
+  caf::reacts_to<caf::put_atom, optimization_run>,
+  /// The stored document of one run, "" when there is none.
+  caf::replies_to<caf::get_atom, optimize_atom, std::string>::with<std::string>,
+  /// Retries saves that failed and reports SQL usage.
+  caf::reacts_to<caf::tick_atom>>;
+
+/// Owns optimization runs: starts one worker per type, monitors it, measures before and after,
+/// keeps the recent runs, starts runs by itself on alerts (docs/optimization.md).
+using optimization_supervisor_actor = caf::typed_actor<
+  /// POST /optimize with its body: validates, refuses a type already running (CONFLICT),
+  /// starts; replies the rendered `data` of the answer.
+  caf::replies_to<optimize_atom, std::string>::with<std::string>,
+  /// GET /optimize/{id}: the rendered run (NOT_FOUND when unknown).
+  caf::replies_to<caf::get_atom, optimize_atom, std::string>::with<std::string>,
+  /// GET /optimize?limit=N: the newest runs, rendered.
+  caf::replies_to<caf::get_atom, optimize_atom, uint64_t>::with<std::string>,
+  /// An alert changed state: a firing one may start an automatic run.
+  caf::reacts_to<alert_event>,
+  /// A snapshot from the hub: the traffic the improvements are measured on.
+  caf::reacts_to<snapshot_atom, snapshot_ptr>,
+  /// A worker's work is over.
+  caf::reacts_to<optimize_atom, std::string, optimization_type, worker_outcome>,
+  /// The measurement window after a type's work is over.
+  caf::reacts_to<measure_atom, std::string, optimization_type>,
+  /// A type's work ran out of time.
+  caf::reacts_to<timeout_atom, std::string, optimization_type>>;
 
 } // namespace medianest

@@ -18,6 +18,7 @@ response_cache_actor_impl(response_cache_actor::stateful_pointer<response_cache_
     [self](caf::delete_atom, const std::string& key) { return self->state.cache.erase(key); },
     [self](caf::reset_atom) { return self->state.cache.clear(); },
     [self](status_atom) { return self->state.cache.counters(); },
+    [self](compact_atom) -> uint64_t { return self->state.cache.purge_expired(); },
     [self, purge_interval](caf::tick_atom) {
       self->state.cache.purge_expired();
       self->delayed_send(self, purge_interval, caf::tick_atom::value);

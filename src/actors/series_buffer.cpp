@@ -208,4 +208,17 @@ size_t series_buffer::memory_bytes() const {
   return total;
 }
 
+size_t series_buffer::compact() {
+  size_t released = 0;
+  for (auto& [name, s] : series_) {
+    for (auto& closed : s.closed) {
+      auto before = closed.capacity();
+      closed.shrink_to_fit();
+      released += (before - closed.capacity()) * sizeof(rollup);
+    }
+    s.raw.shrink_to_fit();
+  }
+  return released;
+}
+
 } // namespace medianest

@@ -48,6 +48,10 @@ public:
   /// Approximate heap bytes held (for the memory-per-series figure).
   size_t memory_bytes() const;
 
+  /// Gives back the spare capacity of the buffers (the memory_cleanup optimization); returns
+  /// the bytes of vector capacity released (the raw deques shrink too, uncounted).
+  size_t compact();
+
 private:
   struct series {
     metric_info info;

@@ -202,7 +202,8 @@ timeseries_store(timeseries_store_actor::stateful_pointer<timeseries_store_state
                           active_atom::value)
               .then(
                 [self, rp, now, data](const alert_events& active) mutable {
-                  rp.deliver(render_summary(self->state.latest, data, now, active));
+                  rp.deliver(render_summary(self->state.latest, data, now, active,
+                                            self->state.recent_optimizations));
                 },
                 [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
           },
@@ -215,6 +216,10 @@ timeseries_store(timeseries_store_actor::stateful_pointer<timeseries_store_state
       stash(self->state, self->state.buffer.take_dirty(unix_now()));
       write_unsent(self, [rp](bool ok) mutable { rp.deliver(ok); });
       return rp;
+    },
+    [self](compact_atom) -> uint64_t { return self->state.buffer.compact(); },
+    [self](caf::put_atom, optimize_atom, boost::json::array& entries) {
+      self->state.recent_optimizations = std::move(entries);
     },
     [self](caf::tick_atom) {
       flush(self);

@@ -34,6 +34,8 @@ struct timeseries_store_state {
   std::chrono::milliseconds flush_interval{10'000};
   std::chrono::milliseconds cache_ttl{1'000};
   source_health health{"time-series store", std::chrono::seconds(10)};
+  /// The recentOptimizations of /summary, as the optimization supervisor last sent them.
+  boost::json::array recent_optimizations;
 };
 
 /// Rows kept for a database that is down: about a day of 1m/5m/1h buckets for 20 series.

@@ -253,6 +253,19 @@ std::vector<option_spec> serve_options() {
        o.serve.access_log = v == "on";
        return std::string{};
      }},
+    {"prometheus-public", "",
+     "serve GET /api/v1/performance/prometheus without a token (otherwise admin only); the "
+     "variable takes on/off, true/false or 1/0",
+     "off",
+     [](std::string_view v, cli_outcome& o) {
+       if (v == "on" || v == "true" || v == "1")
+         o.serve.prometheus_public = true;
+       else if (v == "off" || v == "false" || v == "0")
+         o.serve.prometheus_public = false;
+       else
+         return "expected on, off, true, false, 1 or 0, got '" + std::string{v} + "'";
+       return std::string{};
+     }},
     {"http-threads", "N", "asio threads serving HTTP", "2",
      [](std::string_view v, cli_outcome& o) {
        return set_positive(v, "http-threads", 64,
@@ -356,6 +369,29 @@ std::vector<option_spec> serve_options() {
        return set_positive(v, "slow-query-ms", 3'600'000, [&](uint64_t n) {
          o.serve.slow_query = std::chrono::milliseconds(n);
        });
+     }},
+    {"optimization-window", "SECONDS",
+     "traffic measured before and after an optimization run to report its improvements", "60",
+     [](std::string_view v, cli_outcome& o) {
+       return set_seconds(v, o.serve.optimization_window);
+     }},
+    {"optimization-timeout", "SECONDS",
+     "time one optimization type may work before it is failed with OPTIMIZATION_FAILED", "300",
+     [](std::string_view v, cli_outcome& o) {
+       return set_seconds(v, o.serve.optimization_timeout);
+     }},
+    {"auto-optimize", "on|off",
+     "start optimizations by themselves when an alert fires (docs/optimization.md)", "on",
+     [](std::string_view v, cli_outcome& o) {
+       if (v != "on" && v != "off")
+         return "expected on or off, got '" + std::string{v} + "'";
+       o.serve.auto_optimize = v == "on";
+       return std::string{};
+     }},
+    {"auto-optimize-cooldown", "SECONDS",
+     "least time between two automatic runs of the same optimization type", "900",
+     [](std::string_view v, cli_outcome& o) {
+       return set_seconds(v, o.serve.auto_optimize_cooldown);
      }},
   };
 }
@@ -643,6 +679,8 @@ cli_outcome parse_command_line(int argc, const char* const* argv,
                            [&](const option_spec& o) { return o.name == name; });
     if (it == opts.end())
       return fail("unknown option '--" + std::string{name} + "'");
+    if (!value && it->metavar.empty())
+      value = "on"; // a switch takes no value: naming it turns it on
     if (!value) {
       if (i + 1 >= argc)
         return fail("option '--" + std::string{name} + "' needs a value ("

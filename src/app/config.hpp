@@ -41,6 +41,8 @@ struct serve_config {
   std::string log_level = "info";
   std::string log_format = "text";
   bool access_log = true;
+  /// GET /prometheus without a token (otherwise admin only).
+  bool prometheus_public = false;
   unsigned http_threads = 2;
   unsigned actor_threads = 2;
   size_t max_connections = 1024;
@@ -59,6 +61,12 @@ struct serve_config {
   std::chrono::milliseconds flush_interval{10'000};
   /// How long a rendered /history answer is served from the built-in cache (0: never).
   std::chrono::milliseconds history_cache_ttl{1'000};
+  /// Optimization runs (docs/optimization.md): the measurement window before and after a
+  /// run, the time a type's work may take, and the automatic runs on alerts.
+  std::chrono::milliseconds optimization_window{60'000};
+  std::chrono::milliseconds optimization_timeout{300'000};
+  bool auto_optimize = true;
+  std::chrono::milliseconds auto_optimize_cooldown{900'000};
   /// Names this daemon in notifications (default: the host name).
   std::string instance;
   /// SMTP server for e-mail notifications (smtp://host:port or smtps://user:pass@host).

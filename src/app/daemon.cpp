@@ -13,6 +13,8 @@
 #include "actors/alerts_db.hpp"
 #include "actors/api_collector.hpp"
 #include "actors/notification_channel.hpp"
+#include "actors/optimization_db.hpp"
+#include "actors/optimization_supervisor.hpp"
 #include "actors/notification_dispatcher.hpp"
 #include "actors/cache_collector.hpp"
 #include "actors/database_collector.hpp"
@@ -75,6 +77,41 @@ channel_settings channel_settings_of(const serve_config& cfg) {
   out.breaker_cool_down = std::min<std::chrono::milliseconds>(cfg.notify_retry_base * 20,
                                                              std::chrono::seconds(30));
   return out;
+}
+
+optimization_settings optimization_settings_of(const serve_config& cfg) {
+  optimization_settings out;
+  out.window = cfg.optimization_window;
+  out.timeout = cfg.optimization_timeout;
+  out.automatic = cfg.auto_optimize;
+  out.cooldown = cfg.auto_optimize_cooldown;
+  return out;
+}
+
+/// What optimization workers may change: the database, the caches and, in gateway mode, the
+/// gateway's response cache.
+std::shared_ptr<const optimization_context>
+optimization_context_of(const serve_config& cfg, const std::shared_ptr<http::gateway>& gw,
+                        response_cache_actor cache, timeseries_store_actor store) {
+  auto ctx = std::make_shared<optimization_context>();
+  ctx->database = cfg.effective_database();
+  ctx->retention = cfg.retention;
+  ctx->redis = cfg.redis;
+  ctx->cache = std::move(cache);
+  ctx->store = std::move(store);
+  if (gw) {
+    auto& g = ctx->gateway;
+    g.usage = [gw] { return gw->usage_by_route(); };
+    g.rules = [gw] { return gw->cache_rules(); };
+    g.set_ttl = [gw](const std::string& route, std::chrono::seconds ttl) {
+      gw->set_cache_ttl(route, ttl);
+    };
+    g.counters = [gw] { return gw->cache_stats(); };
+    g.resize = [gw](uint64_t bytes) { gw->resize_cache(bytes); };
+    g.purge_expired = [gw] { return gw->purge_expired_cache(); };
+    g.clear = [gw] { return gw->clear_cache(); };
+  }
+  return ctx;
 }
 
 /// Writes the store's pending roll-ups before the actors stop (bounded wait).
@@ -153,7 +190,15 @@ running_actors spawn_actors(caf::actor_system& system, const serve_config& cfg,
                                      cfg.discord_webhook));
   auto store = keep(system.spawn(timeseries_store, hub, ts_db, ts_reader, cache, evaluator,
                                  cfg.flush_interval, cfg.history_cache_ttl));
+  auto supervisor = keep(system.spawn(
+    optimization_supervisor, optimization_settings_of(cfg),
+    optimization_context_of(cfg, server.gateway_handle(), cache, store),
+    keep(system.spawn<caf::detached>(optimization_db, cfg.effective_database(), db_collector)),
+    hub, store, worker_factory{}));
+  // Firing alerts may start optimizations.
+  caf::anon_send(evaluator, caf::subscribe_atom::value, caf::actor_cast<caf::actor>(supervisor));
   services.store = store;
+  services.optimizer = supervisor;
   services.alerts = evaluator;
   services.alerts_db = alerts_store;
   services.system = &system;
@@ -194,6 +239,7 @@ int run_daemon(const serve_config& cfg) {
   auto view = std::make_shared<http::snapshot_view>();
   auto services = std::make_shared<http::api_services>();
   services->snapshots = view;
+  services->prometheus_public = cfg.prometheus_public;
   http::http_server server{server_config_of(cfg), http::make_api_router(services),
                            std::make_shared<http::jwt_verifier>(*secret), access_log};
   if (!cfg.gateway.upstream.url.empty()) {

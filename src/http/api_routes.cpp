@@ -7,6 +7,7 @@
 
 #include "app/version.hpp"
 #include "http/actor_bridge.hpp"
+#include "http/prometheus_endpoint.hpp"
 #include "model/history.hpp"
 #include "model/query_string.hpp"
 
@@ -134,6 +135,34 @@ handler delivery_log(std::shared_ptr<const api_services> services) {
   };
 }
 
+/// POST /optimize: the supervisor validates and starts.
+handler optimize_start(std::shared_ptr<const api_services> services) {
+  return [services](request_context ctx, responder done) {
+    ask_json(*services->system, services->optimizer, std::chrono::seconds(10), std::move(done),
+             optimize_atom::value, std::move(ctx.request.body));
+  };
+}
+
+/// GET /optimize/{id}.
+handler optimize_status(std::shared_ptr<const api_services> services) {
+  return [services](request_context ctx, responder done) {
+    ask_json(*services->system, services->optimizer, std::chrono::seconds(10), std::move(done),
+             caf::get_atom::value, optimize_atom::value, std::string{ctx.param("id")});
+  };
+}
+
+/// GET /optimize?limit=N: the newest runs first.
+handler optimize_list(std::shared_ptr<const api_services> services) {
+  return [services](request_context ctx, responder done) {
+    auto limit = int_param(ctx.request.query, "limit", 20, 100);
+    if (auto* err = std::get_if<api_error>(&limit))
+      return done(http_response::error(*err));
+    ask_json(*services->system, services->optimizer, std::chrono::seconds(10), std::move(done),
+             caf::get_atom::value, optimize_atom::value,
+             static_cast<uint64_t>(std::get<int64_t>(limit)));
+  };
+}
+
 /// Answers 501 for an endpoint whose capability has not landed yet, naming the issue.
 handler not_yet(std::string what) {
   return [what = std::move(what)](request_context ctx, responder done) {
@@ -158,9 +187,11 @@ std::shared_ptr<const router> make_api_router(std::shared_ptr<const api_services
   r->add("PUT", api("/alerts"), access::admin, alert_config_put(services));
   r->add("GET", api("/alerts/events"), access::admin, alert_log(services));
   r->add("GET", api("/alerts/deliveries"), access::admin, delivery_log(services));
-  r->add("POST", api("/optimize"), access::admin, not_yet("optimization supervisor"));
-  r->add("GET", api("/optimize/:id"), access::admin, not_yet("optimization supervisor"));
-  r->add("GET", api("/prometheus"), access::admin, not_yet("prometheus export"));
+  r->add("POST", api("/optimize"), access::admin, optimize_start(services));
+  r->add("GET", api("/optimize"), access::admin, optimize_list(services));
+  r->add("GET", api("/optimize/:id"), access::admin, optimize_status(services));
+  r->add("GET", api("/prometheus"), services->prometheus_public ? access::open : access::admin,
+         prometheus_endpoint(services));
   r->add("GET", api("/live"), access::user, not_yet("live feed"));
   return r;
 }

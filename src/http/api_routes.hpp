@@ -20,8 +20,13 @@ struct api_services {
   alert_evaluator_actor alerts;
   /// The alert and delivery logs.
   alerts_db_actor alerts_db;
+  /// Optimization runs (POST/GET /optimize).
+  optimization_supervisor_actor optimizer;
   /// Asks actors on behalf of handlers (see ask()).
   caf::actor_system* system = nullptr;
+  /// GET /prometheus without a token (--prometheus-public); otherwise admin only. Read when
+  /// the router is built.
+  bool prometheus_public = false;
 };
 
 /// The route table of the daemon: every endpoint of the spec with its access rule.

@@ -182,4 +182,33 @@ std::vector<cache_rule> gateway::cache_rules() const {
   return out;
 }
 
+std::vector<route_usage> gateway::usage_by_route() const {
+  std::map<std::string, medianest::route_usage> sum;
+  for (size_t i = 0; i < impl_->pools.size(); ++i)
+    for (auto& r : impl_->latency[i].usage()) {
+      auto& s = sum[r.route];
+      s.route = r.route;
+      s.get_requests += r.get_requests;
+      s.latency_sum_us += r.latency_sum_us;
+      s.cacheable += r.cacheable;
+      s.uncacheable += r.uncacheable;
+    }
+  std::vector<medianest::route_usage> out;
+  for (auto& [route, usage] : sum)
+    out.push_back(std::move(usage));
+  return out;
+}
+
+size_t gateway::purge_expired_cache() {
+  return impl_->cache.purge_expired();
+}
+
+uint64_t gateway::clear_cache() {
+  return impl_->cache.clear();
+}
+
+void gateway::resize_cache(uint64_t capacity_bytes) {
+  impl_->cache.resize(capacity_bytes);
+}
+
 } // namespace medianest::http

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "model/cache_strategy.hpp"
 #include "model/gateway_config.hpp"
 #include "model/metrics.hpp"
 #include "model/response_cache.hpp"
@@ -35,6 +36,17 @@ public:
 
   /// The routes cached now and their TTLs.
   std::vector<cache_rule> cache_rules() const;
+
+  /// Every route's upstream GET traffic since start, summed over the HTTP threads.
+  std::vector<route_usage> usage_by_route() const;
+
+  /// Drops the local cache's expired entries; returns how many.
+  size_t purge_expired_cache();
+  /// Empties the local cache; returns the bytes it held. (A shared Redis tier is left alone:
+  /// other daemons use it.)
+  uint64_t clear_cache();
+  /// Changes the local cache's byte budget.
+  void resize_cache(uint64_t capacity_bytes);
 
   impl& internals() noexcept {
     return *impl_;

@@ -519,10 +519,16 @@ void proxy_exchange::prepare_client_response() {
   upstream_reusable_ = response_->keep_alive();
   bool body_follows = !response_->is_done();
   bool has_length = response_->content_length().has_value();
-  if (cache_ttl_.count() > 0 && is_get_) {
+  if (is_get_)
+    get_kind_ = route_latency::get_kind::other_status;
+  if (is_get_ && status_ == 200) {
     response_traits traits{status_, res[bhttp::field::cache_control], res[bhttp::field::vary],
                            res.count(bhttp::field::set_cookie) > 0};
-    auto decision = decide_store(traits, cache_ttl_);
+    // Whether the route could be cached at all, whatever its TTL now.
+    constexpr std::chrono::seconds probe_ttl{3600};
+    get_kind_ = decide_store(traits, probe_ttl).store ? route_latency::get_kind::cacheable
+                                                      : route_latency::get_kind::uncacheable;
+    auto decision = cache_ttl_.count() > 0 ? decide_store(traits, cache_ttl_) : store_decision{};
     if (decision.store && (!has_length || *response_->content_length() <= max_cached_body)) {
       capturing_ = true;
       capture_.status = status_;
@@ -612,7 +618,8 @@ void proxy_exchange::finish() {
                   static_cast<uint64_t>(
                     std::chrono::duration_cast<std::chrono::microseconds>(now - started_).count()),
                   std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch())
-                    .count());
+                    .count(),
+                  get_kind_);
   if (capturing_)
     store_in_cache();
   session_->finish_proxied(status_, !client_keep_alive_);

@@ -118,6 +118,8 @@ private:
   std::string credential_key_;
   std::string shared_key_;
   bool capturing_ = false;
+  /// What this GET's answer was, for the route's usage counters (cache_strategy reads them).
+  route_latency::get_kind get_kind_ = route_latency::get_kind::not_get;
   cached_response capture_;
   std::string capture_control_;
   std::string capture_vary_;

@@ -103,6 +103,8 @@ json::object result_json(const type_result& r) {
   if (!notes.empty())
     out["notes"] = std::move(notes);
   out["actions"] = json::array(r.actions.begin(), r.actions.end());
+  out["duration"] = r.seconds ? json::value(std::round(*r.seconds * 1000) / 1000)
+                              : json::value(nullptr);
   if (r.status == run_status::failed) {
     auto code = r.error_code.empty() ? code_name(errc::optimization_failed)
                                      : std::string_view(r.error_code);
@@ -250,6 +252,16 @@ bool is_done(run_status s) noexcept {
   return s == run_status::completed || s == run_status::failed;
 }
 
+std::optional<optimization_type> optimization_for_alert(std::string_view metric) noexcept {
+  if (metric == "responseTime" || metric.starts_with("responseTime:") || metric == "cacheHitRate")
+    return optimization_type::cache_strategy;
+  if (metric == "memoryUsage")
+    return optimization_type::memory_cleanup;
+  if (metric == "queryTime")
+    return optimization_type::database_queries;
+  return std::nullopt;
+}
+
 std::string make_optimization_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char hex[] = "0123456789abcdef";
@@ -272,8 +284,13 @@ run_status overall_status(const std::vector<type_result>& results) noexcept {
 
 // ---- Estimated duration ---------------------------------------------------------------------
 
+bool measures_window(optimization_type t) noexcept {
+  return t != optimization_type::memory_cleanup;
+}
+
 int64_t estimated_duration_seconds(const std::vector<optimization_type>& types,
-                                   const std::map<optimization_type, double>& past_mean_seconds) {
+                                   const std::map<optimization_type, double>& past_mean_seconds,
+                                   double window_seconds) {
   auto fallback = [](optimization_type t) {
     switch (t) {
       case optimization_type::cache_strategy: return default_cache_strategy_seconds;
@@ -282,13 +299,30 @@ int64_t estimated_duration_seconds(const std::vector<optimization_type>& types,
     }
     return 1.0;
   };
-  double total = 0;
+  const double window =
+    std::isfinite(window_seconds) && window_seconds > 0 ? window_seconds : 0.0;
+  double longest = 0;
   for (auto t : types) {
     auto it = past_mean_seconds.find(t);
     bool known = it != past_mean_seconds.end() && std::isfinite(it->second) && it->second > 0;
-    total += known ? it->second : fallback(t);
+    longest = std::max(longest,
+                       (known ? it->second : fallback(t)) + (measures_window(t) ? window : 0.0));
   }
-  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(total)));
+  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(longest)));
+}
+
+std::map<optimization_type, double> past_mean_seconds(const std::vector<optimization_run>& runs) {
+  std::map<optimization_type, std::pair<double, int>> sums;
+  for (const auto& run : runs)
+    for (const auto& r : run.results)
+      if (r.status == run_status::completed && r.seconds && std::isfinite(*r.seconds)) {
+        sums[r.type].first += *r.seconds;
+        sums[r.type].second += 1;
+      }
+  std::map<optimization_type, double> out;
+  for (const auto& [type, sum] : sums)
+    out[type] = sum.first / sum.second;
+  return out;
 }
 
 // ---- Improvements ---------------------------------------------------------------------------
@@ -357,6 +391,97 @@ boost::json::object run_json(const optimization_run& run) {
     results.push_back(result_json(r));
   out["results"] = std::move(results);
   return out;
+}
+
+namespace {
+
+std::optional<sys_ms> time_field(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end() || !it->value().is_string())
+    return std::nullopt;
+  return parse_iso8601(it->value().get_string());
+}
+
+std::string string_field(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  return it != o.end() && it->value().is_string() ? std::string(it->value().get_string())
+                                                  : std::string{};
+}
+
+std::optional<run_status> parse_status(std::string_view name) {
+  for (auto s : {run_status::started, run_status::running, run_status::completed,
+                 run_status::failed})
+    if (status_name(s) == name)
+      return s;
+  return std::nullopt;
+}
+
+std::optional<type_result> result_from_json(const json::value& v) {
+  auto o = v.if_object();
+  if (!o)
+    return std::nullopt;
+  auto type = parse_type(string_field(*o, "type"));
+  auto status = parse_status(string_field(*o, "status"));
+  if (!type || !status)
+    return std::nullopt;
+  type_result r;
+  r.type = *type;
+  r.status = *status;
+  if (auto actions = o->if_contains("actions"); actions && actions->is_array())
+    for (const auto& a : actions->get_array())
+      if (a.is_string())
+        r.actions.emplace_back(a.get_string());
+  const json::object* notes = nullptr;
+  if (auto n = o->if_contains("notes"); n && n->is_object())
+    notes = &n->get_object();
+  if (auto imps = o->if_contains("improvements"); imps && imps->is_object())
+    for (const auto& [metric, value] : imps->get_object()) {
+      improvement imp{std::string(metric), std::nullopt, ""};
+      if (value.is_string())
+        imp.value = std::string(value.get_string());
+      if (notes)
+        imp.note = string_field(*notes, metric);
+      r.improvements.push_back(std::move(imp));
+    }
+  if (auto d = o->if_contains("duration"); d && d->is_number())
+    r.seconds = d->to_number<double>();
+  if (auto e = o->if_contains("error"); e && e->is_object()) {
+    r.error_code = string_field(e->get_object(), "code");
+    r.error_message = string_field(e->get_object(), "message");
+  }
+  return r;
+}
+
+} // namespace
+
+std::optional<optimization_run> run_from_json(std::string_view document) {
+  boost::system::error_code ec;
+  auto doc = json::parse(document, ec);
+  auto o = ec ? nullptr : doc.if_object();
+  if (!o)
+    return std::nullopt;
+  optimization_run run;
+  run.id = string_field(*o, "optimizationId");
+  auto status = parse_status(string_field(*o, "status"));
+  auto started = time_field(*o, "startedAt");
+  if (run.id.empty() || !status || !started)
+    return std::nullopt;
+  run.status = *status;
+  run.started_at = *started;
+  run.completed_at = time_field(*o, "completedAt");
+  if (auto trigger = string_field(*o, "trigger"); !trigger.empty())
+    run.trigger = std::move(trigger);
+  run.triggered_by = string_field(*o, "triggeredBy");
+  if (auto a = o->if_contains("aggressive"); a && a->is_bool())
+    run.aggressive = a->get_bool();
+  if (auto results = o->if_contains("results"); results && results->is_array())
+    for (const auto& v : results->get_array()) {
+      auto r = result_from_json(v);
+      if (!r)
+        return std::nullopt;
+      run.results.push_back(std::move(*r));
+    }
+  return run;
 }
 
 boost::json::object runs_list_json(const std::vector<optimization_run>& runs) {

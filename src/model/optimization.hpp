@@ -73,6 +73,8 @@ struct type_result {
   std::vector<improvement> improvements;
   std::string error_code;                 ///< "OPTIMIZATION_FAILED" when failed
   std::string error_message;
+  /// Seconds the type's own work took (without the measurement window); nullopt until done.
+  std::optional<double> seconds;
 };
 
 struct optimization_run {
@@ -85,6 +87,11 @@ struct optimization_run {
   std::optional<sys_ms> completed_at;
   std::vector<type_result> results;  ///< one per requested type, in request order
 };
+
+/// The type an automatic run uses for a firing alert of `metric`: response times
+/// ("responseTime", "responseTime:<category>") and "cacheHitRate" -> cache_strategy,
+/// "memoryUsage" -> memory_cleanup, "queryTime" -> database_queries; nullopt for the others.
+std::optional<optimization_type> optimization_for_alert(std::string_view metric) noexcept;
 
 /// "opt-" and 12 random lowercase hex digits (48 bits).
 std::string make_optimization_id();
@@ -101,10 +108,20 @@ inline constexpr double default_cache_strategy_seconds = 5;
 inline constexpr double default_database_queries_seconds = 30;
 inline constexpr double default_memory_cleanup_seconds = 2;
 
-/// The sum over `types` of the past mean duration of each type (when known, finite and
-/// positive) or its default above, rounded up; at least 1.
+/// Whether a type's improvements come from the traffic windows before and after its work
+/// (cache_strategy, database_queries: responseTime, cacheHitRate), so that it finishes one
+/// window after its work. memory_cleanup measures the process itself and finishes at once.
+bool measures_window(optimization_type t) noexcept;
+
+/// The types of a run work in parallel: the largest over `types` of the past mean work time
+/// of each type (when known, finite and positive) or its default above, plus `window_seconds`
+/// for a type that measures_window, rounded up; at least 1.
 int64_t estimated_duration_seconds(const std::vector<optimization_type>& types,
-                                   const std::map<optimization_type, double>& past_mean_seconds);
+                                   const std::map<optimization_type, double>& past_mean_seconds,
+                                   double window_seconds = 0);
+
+/// The mean work seconds of each type over the results of `runs` that have one.
+std::map<optimization_type, double> past_mean_seconds(const std::vector<optimization_run>& runs);
 
 // ---- Improvements ---------------------------------------------------------------------------
 
@@ -134,6 +151,45 @@ improvement compare_latency(std::string metric, window_stats before, window_stat
 improvement compare_ratio(std::string metric, window_stats before, window_stats after,
                           uint64_t min_samples = min_ratio_lookups);
 
+/// What the supervisor keeps of each api/cache sample, to measure windows before and after a
+/// run: the requests finished in the sample's interval with the sum of their durations, and
+/// the cache lookups of the interval with their hits.
+struct measurement_point {
+  int64_t at_ms = 0;             ///< unix ms of the sample
+  uint64_t requests = 0;
+  uint64_t latency_sum_us = 0;
+  uint64_t cache_lookups = 0;
+  double cache_hits = 0;
+};
+
+/// A window's request latency (samples: requests, mean: ms) and cache hit ratio (samples:
+/// lookups, mean: 0..1).
+struct window_measure {
+  window_stats latency;
+  window_stats hit_ratio;
+};
+
+/// Sums the points with from_ms < at_ms <= to_ms.
+template <class Points>
+window_measure measure_window(const Points& points, int64_t from_ms, int64_t to_ms) {
+  uint64_t requests = 0, sum_us = 0, lookups = 0;
+  double hits = 0;
+  for (const measurement_point& p : points) {
+    if (p.at_ms <= from_ms || p.at_ms > to_ms)
+      continue;
+    requests += p.requests;
+    sum_us += p.latency_sum_us;
+    lookups += p.cache_lookups;
+    hits += p.cache_hits;
+  }
+  window_measure out;
+  out.latency = {requests, requests ? static_cast<double>(sum_us) / 1000.0
+                                        / static_cast<double>(requests)
+                                    : 0.0};
+  out.hit_ratio = {lookups, lookups ? hits / static_cast<double>(lookups) : 0.0};
+  return out;
+}
+
 /// The change of a byte count in human_bytes units: "-48MB", "+1.2MB", "0B".
 improvement compare_bytes(std::string metric, uint64_t before_bytes, uint64_t after_bytes);
 
@@ -148,8 +204,12 @@ boost::json::object started_json(const optimization_run& run, int64_t estimated_
 /// (automatic runs only), "aggressive", "startedAt", "completedAt" (null until done),
 /// "duration" (seconds, ms precision; null until done), "results": [{"type", "status",
 /// "improvements": {metric: value or null}, "notes": {metric: note} (only when a note exists),
-/// "actions", "error": {"code", "message"} (failed types only)}]}`.
+/// "actions", "duration" (seconds of the type's own work; null until done), "error": {"code",
+/// "message"} (failed types only)}]}`.
 boost::json::object run_json(const optimization_run& run);
+
+/// The run a run_json document describes (as stored in SQL); nullopt when it is not one.
+std::optional<optimization_run> run_from_json(std::string_view document);
 
 /// `{"optimizations": [run_json...]}` in the order given.
 boost::json::object runs_list_json(const std::vector<optimization_run>& runs);

@@ -19,7 +19,8 @@ route_latency::entry* route_latency::find(const std::string* route) const {
   return it == routes_.end() ? nullptr : it->second.get();
 }
 
-void route_latency::add(const std::string* route, uint64_t micros, int64_t now_ms) {
+void route_latency::add(const std::string* route, uint64_t micros, int64_t now_ms,
+                        get_kind kind) {
   auto* e = find(route);
   if (!e) {
     std::unique_lock guard{table_mutex_};
@@ -29,6 +30,12 @@ void route_latency::add(const std::string* route, uint64_t micros, int64_t now_m
     e = slot.get();
   }
   std::lock_guard guard{e->mutex};
+  if (kind != get_kind::not_get) {
+    ++e->get_requests;
+    e->get_sum_us += micros;
+    e->cacheable += kind == get_kind::cacheable;
+    e->uncacheable += kind == get_kind::uncacheable;
+  }
   auto now_epoch = now_ms / slice_ms;
   if (now_epoch < e->epoch) {
     // Timed before the latest add (threads race to the lock at a slice boundary): never rewind
@@ -39,6 +46,17 @@ void route_latency::add(const std::string* route, uint64_t micros, int64_t now_m
   }
   e->rotate(now_epoch);
   e->current.record(micros);
+}
+
+std::vector<route_usage> route_latency::usage() const {
+  std::vector<route_usage> out;
+  std::shared_lock table_guard{table_mutex_};
+  for (const auto& [route, e] : routes_) {
+    std::lock_guard guard{e->mutex};
+    if (e->get_requests)
+      out.push_back({*route, e->get_requests, e->get_sum_us, e->cacheable, e->uncacheable});
+  }
+  return out;
 }
 
 double route_latency::p95_ms(const std::string* route, int64_t now_ms) const {

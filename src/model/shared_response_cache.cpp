@@ -9,7 +9,7 @@ shared_response_cache::shared_response_cache(uint64_t capacity_bytes, size_t sha
   : shard_capacity_(capacity_bytes / std::max<size_t>(shards, 1)) {
   shards_.reserve(std::max<size_t>(shards, 1));
   for (size_t i = 0; i < std::max<size_t>(shards, 1); ++i)
-    shards_.push_back(std::make_unique<shard>(shard_capacity_));
+    shards_.push_back(std::make_unique<shard>(shard_capacity_.load()));
 }
 
 shared_response_cache::shard& shared_response_cache::shard_for(const std::string& key) noexcept {
@@ -36,6 +36,33 @@ cache_counters shared_response_cache::counters() const {
     sum = sum + s->cache.counters();
   }
   return sum;
+}
+
+size_t shared_response_cache::purge_expired(clock::time_point now) {
+  size_t dropped = 0;
+  for (auto& s : shards_) {
+    std::lock_guard guard{s->mutex};
+    dropped += s->cache.purge_expired(now);
+  }
+  return dropped;
+}
+
+uint64_t shared_response_cache::clear() {
+  uint64_t freed = 0;
+  for (auto& s : shards_) {
+    std::lock_guard guard{s->mutex};
+    freed += s->cache.clear();
+  }
+  return freed;
+}
+
+void shared_response_cache::resize(uint64_t capacity_bytes) {
+  auto per_shard = capacity_bytes / shards_.size();
+  shard_capacity_.store(per_shard);
+  for (auto& s : shards_) {
+    std::lock_guard guard{s->mutex};
+    s->cache.resize(per_shard);
+  }
 }
 
 } // namespace medianest

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -21,10 +22,17 @@ public:
            clock::time_point now = clock::now());
   /// The largest entry worth storing: a shard's budget.
   uint64_t max_entry_bytes() const noexcept {
-    return shard_capacity_;
+    return shard_capacity_.load(std::memory_order_relaxed);
   }
   /// The counters of every shard, summed.
   cache_counters counters() const;
+
+  /// Drops every expired entry; returns how many.
+  size_t purge_expired(clock::time_point now = clock::now());
+  /// Drops every entry; returns the bytes they held.
+  uint64_t clear();
+  /// Changes the byte budget (shared evenly by the shards; evicts as needed).
+  void resize(uint64_t capacity_bytes);
 
 private:
   struct alignas(64) shard {
@@ -34,7 +42,7 @@ private:
   };
   shard& shard_for(const std::string& key) noexcept;
 
-  uint64_t shard_capacity_;
+  std::atomic<uint64_t> shard_capacity_;
   std::vector<std::unique_ptr<shard>> shards_;
 };
 

@@ -184,7 +184,8 @@ std::vector<std::string> recommendations_of(const snapshot& s, const summary_sql
 }
 
 std::string render_summary(const snapshot_ptr& current, const summary_sql_data& data,
-                           int64_t now_unix, const std::vector<alert_event>& active) {
+                           int64_t now_unix, const std::vector<alert_event>& active,
+                           const boost::json::array& optimizations) {
   snapshot empty;
   const auto& s = current ? *current : empty;
   auto indicators = indicators_of(s);
@@ -210,7 +211,7 @@ std::string render_summary(const snapshot_ptr& current, const summary_sql_data& 
     {"responseTime", trend_json(trend_of(data.response_time.last, data.response_time.previous, false))},
     {"memory", trend_json(trend_of(data.memory.last, data.memory.previous, false))},
     {"cache", trend_json(trend_of(data.cache_hit_rate.last, data.cache_hit_rate.previous, true))}};
-  out["recentOptimizations"] = boost::json::array{};
+  out["recentOptimizations"] = optimizations;
   boost::json::array recs;
   for (auto& r : recommendations_of(s, data, now_unix))
     recs.push_back(boost::json::string(r));

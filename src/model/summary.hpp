@@ -2,6 +2,8 @@
 
 #include <optional>
 #include <string>
+
+#include <boost/json/array.hpp>
 #include <vector>
 
 #include "actors/atoms.hpp"
@@ -46,8 +48,10 @@ trend trend_of(const std::optional<double>& last, const std::optional<double>& p
 std::vector<std::string> recommendations_of(const snapshot& s, const summary_sql_data& data,
                                             int64_t now_unix);
 
-/// The `data` object of GET /summary; `active` are the alerts firing now.
+/// The `data` object of GET /summary; `active` are the alerts firing now, `optimizations`
+/// the recentOptimizations entries (see recent_optimization_entries).
 std::string render_summary(const snapshot_ptr& current, const summary_sql_data& data,
-                           int64_t now_unix, const std::vector<alert_event>& active = {});
+                           int64_t now_unix, const std::vector<alert_event>& active = {},
+                           const boost::json::array& optimizations = {});
 
 } // namespace medianest

@@ -43,6 +43,32 @@ void append_iso8601_seconds(std::string& out, int64_t unix_seconds) {
   out += time_part;
 }
 
+std::optional<sys_ms> parse_iso8601(std::string_view text) {
+  // "2025-01-15T12:00:00.000Z": digits everywhere but these positions.
+  static constexpr std::string_view shape = "0000-00-00T00:00:00.000Z";
+  if (text.size() != shape.size())
+    return std::nullopt;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    bool digit = text[i] >= '0' && text[i] <= '9';
+    if (shape[i] == '0' ? !digit : text[i] != shape[i])
+      return std::nullopt;
+  }
+  auto num = [&](size_t at, size_t len) {
+    int n = 0;
+    for (size_t i = at; i < at + len; ++i)
+      n = n * 10 + (text[i] - '0');
+    return n;
+  };
+  using namespace std::chrono;
+  year_month_day date{year{num(0, 4)}, month{static_cast<unsigned>(num(5, 2))},
+                      day{static_cast<unsigned>(num(8, 2))}};
+  int h = num(11, 2), m = num(14, 2), s = num(17, 2);
+  if (!date.ok() || h > 23 || m > 59 || s > 59)
+    return std::nullopt;
+  return time_point_cast<milliseconds>(sys_days{date}) + hours{h} + minutes{m} + seconds{s}
+         + milliseconds{num(20, 3)};
+}
+
 sys_ms now_ms() {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
 }

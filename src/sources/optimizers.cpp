@@ -38,11 +38,12 @@ bool optimize_sqlite(sql_session& db, bool aggressive, database_pass& out, std::
   if (!sqlite_file_bytes(db, out.size_before, error)
       || !step(db, "ANALYZE", out.actions, "ANALYZE: refreshed the query planner's statistics",
                error)
-      || !step(db, "PRAGMA optimize", out.actions, "PRAGMA optimize", error))
+      || !step(db, "PRAGMA optimize", out.actions,
+               "PRAGMA optimize: let SQLite refresh what else it judged stale", error))
     return false;
   if (aggressive
       && (!step(db, "PRAGMA wal_checkpoint(TRUNCATE)", out.actions,
-                "checkpointed and truncated the write-ahead log", error)
+                "Checkpointed and truncated the write-ahead log", error)
           || !step(db, "VACUUM", out.actions, "VACUUM: rebuilt the database file", error)))
     return false;
   return sqlite_file_bytes(db, out.size_after, error);
@@ -67,10 +68,10 @@ bool optimize_database(sql_session& db, bool aggressive, const retention_policy&
     return false;
   if (!apply_retention(db, keep, now_unix, out.pruned_rows, error))
     return false;
-  out.actions.push_back("pruned " + std::to_string(out.pruned_rows)
-                        + " expired roll-up rows");
   bool ok = db.is_postgresql() ? optimize_postgresql(db, aggressive, out, error)
                                : optimize_sqlite(db, aggressive, out, error);
+  out.actions.push_back("Pruned " + std::to_string(out.pruned_rows)
+                        + " expired roll-up rows");
   out.took_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now()
                                                           - started)
                   .count();

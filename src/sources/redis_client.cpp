@@ -438,6 +438,31 @@ std::optional<std::string> redis_client::command_string(
   return std::string{reply->str, reply->len};
 }
 
+std::optional<std::vector<std::string>> redis_client::command_strings(
+  std::initializer_list<std::string_view> args, std::string& error) {
+  auto reply = run(args, error);
+  if (!reply) {
+    return std::nullopt;
+  }
+  if (reply->type != REDIS_REPLY_ARRAY) {
+    error = describe("expected an array reply, got " + std::string{reply_type_name(reply->type)});
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  for (size_t i = 0; i < reply->elements; ++i) {
+    const auto* e = reply->element[i];
+    if (e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS) {
+      out.emplace_back(e->str, e->len);
+    } else if (e->type == REDIS_REPLY_NIL) {
+      out.emplace_back();
+    } else {
+      error = describe("expected string elements, got " + std::string{reply_type_name(e->type)});
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
 bool redis_client::command_ok(std::initializer_list<std::string_view> args, std::string& error) {
   return run(args, error) != nullptr;
 }

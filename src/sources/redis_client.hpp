@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "app/config.hpp"
@@ -92,6 +93,11 @@ public:
   /// starts with "nil") and on any other reply type (integers, arrays).
   std::optional<std::string> command_string(std::initializer_list<std::string_view> args,
                                             std::string& error);
+
+  /// Runs a command whose reply is an array of strings (CONFIG GET, KEYS...): its elements,
+  /// nil elements as "". nullopt and `error` set on failure and on any other reply type.
+  std::optional<std::vector<std::string>> command_strings(
+    std::initializer_list<std::string_view> args, std::string& error);
 
   /// Runs a command and tells whether the server accepted it: true for any reply but an error
   /// (status, integer, string, nil or array); false and `error` set otherwise.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <random>
 #include <string>
@@ -513,4 +514,99 @@ TEST_CASE("the builtin series exist before any sample and memory grows with data
   for (int i = 0; i < 100; ++i)
     b.ingest(with_system(at_s(H + i), 10.0 + i));
   CHECK(b.memory_bytes() > before);
+}
+
+namespace {
+
+/// Every field of two row lists is the same.
+void check_same_rows(const std::vector<rollup_row>& a, const std::vector<rollup_row>& b) {
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    INFO(a[i].metric << " at " << a[i].resolution << " s from " << a[i].start);
+    CHECK(a[i].metric == b[i].metric);
+    CHECK(a[i].resolution == b[i].resolution);
+    CHECK(a[i].start == b[i].start);
+    CHECK(a[i].count == b[i].count);
+    CHECK(a[i].sum == b[i].sum);
+    CHECK(a[i].min == b[i].min);
+    CHECK(a[i].max == b[i].max);
+    CHECK(a[i].p95 == b[i].p95);
+    CHECK(a[i].p99 == b[i].p99);
+    CHECK(a[i].sketch == b[i].sketch);
+  }
+}
+
+struct buffer_view {
+  std::map<std::string, std::vector<std::pair<int64_t, double>>> raw;
+  std::map<std::pair<std::string, int64_t>, std::vector<rollup_row>> pending;
+};
+
+/// What the buffer answers for each of `metrics`: raw samples and pending rows at every
+/// resolution.
+buffer_view view_of(const series_buffer& b, const std::vector<std::string>& metrics) {
+  buffer_view v;
+  for (const auto& m : metrics) {
+    v.raw[m] = b.raw(m);
+    for (int64_t res : {60, 300, 3600})
+      v.pending[{m, res}] = b.pending(m, res);
+  }
+  return v;
+}
+
+void check_same_view(const buffer_view& a, const buffer_view& b) {
+  CHECK(a.raw == b.raw);
+  REQUIRE(a.pending.size() == b.pending.size());
+  for (const auto& [key, rows] : a.pending) {
+    INFO(key.first << " at " << key.second << " s");
+    check_same_rows(rows, b.pending.at(key));
+  }
+}
+
+} // namespace
+
+TEST_CASE("compact keeps every raw sample and pending bucket", "[series_buffer]") {
+  series_buffer b;
+  const std::vector<std::string> metrics{"cpu", "memory", "disk", "response_time",
+                                         "requests_per_minute"};
+  // Two samples a minute for 40 minutes and nothing taken: closed 1m and 5m buckets pile up.
+  for (int i = 0; i < 80; ++i) {
+    b.ingest(with_system(at_s(H + i * 30), 10.0 + i % 7, 40.0 + i % 3, 50.0));
+    b.ingest(with_api(at_s(H + i * 30 + 1), api_of({1000u + uint64_t(i) * 10, 5000}, 0, 2.0 * i)));
+  }
+  REQUIRE(b.pending("cpu", 60).size() == 40);
+  REQUIRE(b.pending("cpu", 300).size() == 8);
+
+  // Compacting with closed buckets still waiting changes nothing the buffer answers.
+  auto before = view_of(b, metrics);
+  auto memory_before = b.memory_bytes();
+  b.compact();
+  check_same_view(before, view_of(b, metrics));
+  CHECK(b.memory_bytes() == memory_before);
+
+  // Once written, the closed buckets are gone but their vectors keep the capacity: compact
+  // gives it back and reports it.
+  auto written = b.take_dirty(H + 80 * 30 - 1);
+  CHECK(rows_of(written, "cpu") == 40 + 8 + 1);
+  auto after_take = view_of(b, metrics);
+  REQUIRE(after_take.pending[{"cpu", 60}].size() == 1);
+  auto released = b.compact();
+  CHECK(released >= sizeof(rollup) * 39);
+  check_same_view(after_take, view_of(b, metrics));
+  // Nothing more to give back.
+  CHECK(b.compact() == 0);
+
+  // The buffer keeps working after compaction.
+  b.ingest(with_system(at_s(H + 80 * 30 + 61), 99.0));
+  auto cpu = b.pending("cpu", 60);
+  REQUIRE(cpu.size() == 2);
+  CHECK(cpu.back().count == 1);
+  CHECK(cpu.back().max == Approx(99.0));
+  CHECK(b.raw("cpu").back().second == Approx(99.0));
+}
+
+TEST_CASE("compact of an empty buffer releases nothing", "[series_buffer]") {
+  series_buffer b;
+  CHECK(b.compact() == 0);
+  CHECK(b.take_dirty(H).empty());
+  CHECK(b.compact() == 0);
 }

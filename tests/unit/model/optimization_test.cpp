@@ -212,8 +212,9 @@ TEST_CASE("estimated duration uses defaults without history", "[optimization]") 
   CHECK(estimated_duration_seconds({ot::cache_strategy}, {}) == 5);
   CHECK(estimated_duration_seconds({ot::database_queries}, {}) == 30);
   CHECK(estimated_duration_seconds({ot::memory_cleanup}, {}) == 2);
+  // The types work in parallel: the longest one counts.
   CHECK(estimated_duration_seconds({ot::cache_strategy, ot::database_queries, ot::memory_cleanup},
-                                   {}) == 37);
+                                   {}) == 30);
   CHECK(estimated_duration_seconds({}, {}) == 1);
 }
 
@@ -221,10 +222,86 @@ TEST_CASE("estimated duration uses past means and rounds up", "[optimization]") 
   using ot = optimization_type;
   std::map<ot, double> past{{ot::database_queries, 12.2}, {ot::memory_cleanup, 0.1}};
   CHECK(estimated_duration_seconds({ot::database_queries}, past) == 13);
-  CHECK(estimated_duration_seconds({ot::database_queries, ot::cache_strategy}, past) == 18);
+  CHECK(estimated_duration_seconds({ot::database_queries, ot::cache_strategy}, past) == 13);
   CHECK(estimated_duration_seconds({ot::memory_cleanup}, past) == 1);
   std::map<ot, double> bogus{{ot::memory_cleanup, -3}, {ot::cache_strategy, 0}};
-  CHECK(estimated_duration_seconds({ot::memory_cleanup, ot::cache_strategy}, bogus) == 7);
+  CHECK(estimated_duration_seconds({ot::memory_cleanup, ot::cache_strategy}, bogus) == 5);
+}
+
+TEST_CASE("estimated duration adds the measurement window to the types that measure it",
+          "[optimization]") {
+  using ot = optimization_type;
+  CHECK(estimated_duration_seconds({ot::memory_cleanup}, {}, 60) == 2);
+  CHECK(estimated_duration_seconds({ot::cache_strategy}, {}, 60) == 65);
+  CHECK(estimated_duration_seconds({ot::memory_cleanup, ot::database_queries}, {}, 2.5) == 33);
+  CHECK(estimated_duration_seconds({ot::cache_strategy}, {}, -1) == 5);
+}
+
+TEST_CASE("past mean seconds averages the completed results that have a duration",
+          "[optimization]") {
+  using ot = optimization_type;
+  optimization_run a, b;
+  a.results = {{ot::database_queries, run_status::completed, {}, {}, "", "", 10.0},
+               {ot::memory_cleanup, run_status::failed, {}, {}, "OPTIMIZATION_FAILED", "x", 50.0}};
+  b.results = {{ot::database_queries, run_status::completed, {}, {}, "", "", 20.0},
+               {ot::cache_strategy, run_status::running, {}, {}, "", "", std::nullopt}};
+  auto means = past_mean_seconds({a, b});
+  CHECK(means.size() == 1);
+  CHECK(means.at(ot::database_queries) == Approx(15.0));
+}
+
+TEST_CASE("measure_window sums the points inside the window only", "[optimization]") {
+  std::vector<measurement_point> points{
+    {1000, 10, 10 * 200'000, 0, 0},   // at the window's start: outside
+    {2000, 10, 10 * 100'000, 20, 10}, // inside
+    {3000, 30, 30 * 50'000, 20, 20},  // inside, at its end
+    {4000, 99, 99, 99, 99},           // after
+  };
+  auto m = measure_window(points, 1000, 3000);
+  CHECK(m.latency.samples == 40);
+  CHECK(m.latency.mean == Approx((10 * 100.0 + 30 * 50.0) / 40));
+  CHECK(m.hit_ratio.samples == 40);
+  CHECK(m.hit_ratio.mean == Approx(0.75));
+  auto empty = measure_window(points, 5000, 6000);
+  CHECK(empty.latency.samples == 0);
+  CHECK(empty.hit_ratio.samples == 0);
+}
+
+TEST_CASE("run_from_json reads back what run_json writes", "[optimization]") {
+  optimization_run run;
+  run.id = "opt-0123456789ab";
+  run.status = run_status::failed;
+  run.trigger = "automatic";
+  run.triggered_by = "alt-42";
+  run.aggressive = true;
+  run.started_at = sys_ms{std::chrono::milliseconds{1'800'000'000'123}};
+  run.completed_at = run.started_at + std::chrono::milliseconds{4'500};
+  type_result ok{optimization_type::cache_strategy, run_status::completed,
+                 {"Cached GET /a for 60s"},
+                 {{"responseTime", "-12ms", ""},
+                  {"cacheHitRate", std::nullopt, "insufficient traffic: 1 lookups before"}},
+                 "", "", 1.25};
+  type_result bad{optimization_type::database_queries, run_status::failed, {}, {},
+                  "OPTIMIZATION_FAILED", "cannot connect", 0.5};
+  run.results = {ok, bad};
+  auto doc = to_json(run_json(run));
+  auto back = run_from_json(doc);
+  REQUIRE(back);
+  CHECK(to_json(run_json(*back)) == doc);
+  CHECK(back->results[0].improvements[1].note == "insufficient traffic: 1 lookups before");
+  CHECK(back->results[1].error_message == "cannot connect");
+  CHECK(*back->completed_at == *run.completed_at);
+}
+
+TEST_CASE("run_from_json refuses what is not a run", "[optimization]") {
+  CHECK_FALSE(run_from_json("not json"));
+  CHECK_FALSE(run_from_json("[]"));
+  CHECK_FALSE(run_from_json(R"({"optimizationId":"opt-1","status":"done","startedAt":"x"})"));
+  CHECK_FALSE(run_from_json(
+    R"({"optimizationId":"opt-1","status":"running","startedAt":"2026-01-01T00:00:00.000Z",)"
+    R"("results":[{"type":"nope","status":"running"}]})"));
+  CHECK(run_from_json(
+    R"({"optimizationId":"opt-1","status":"running","startedAt":"2026-01-01T00:00:00.000Z"})"));
 }
 
 // ---- Improvements ---------------------------------------------------------------------------
@@ -489,4 +566,15 @@ TEST_CASE("recent optimization entries skip runs that have not finished", "[opti
   running.results = {completed_cache_result()};
   CHECK(recent_optimization_entries({running}).empty());
   CHECK(recent_optimization_entries({}).empty());
+}
+
+TEST_CASE("alerts map to the optimization that addresses them", "[optimization]") {
+  CHECK(optimization_for_alert("responseTime") == optimization_type::cache_strategy);
+  CHECK(optimization_for_alert("responseTime:Search") == optimization_type::cache_strategy);
+  CHECK(optimization_for_alert("cacheHitRate") == optimization_type::cache_strategy);
+  CHECK(optimization_for_alert("memoryUsage") == optimization_type::memory_cleanup);
+  CHECK(optimization_for_alert("queryTime") == optimization_type::database_queries);
+  CHECK_FALSE(optimization_for_alert("cpuUsage"));
+  CHECK_FALSE(optimization_for_alert("errorRate"));
+  CHECK_FALSE(optimization_for_alert("responseTimeX"));
 }

@@ -167,3 +167,129 @@ TEST_CASE("route_latency is consistent under concurrent adds", "[route_latency]"
     CHECK(rl.p95_ms(route, t0 + 600) == Approx(1.0).epsilon(0.01));
   }
 }
+
+namespace {
+
+const medianest::route_usage* usage_of(const std::vector<medianest::route_usage>& all,
+                                       const std::string& route) {
+  for (const auto& u : all)
+    if (u.route == route)
+      return &u;
+  return nullptr;
+}
+
+} // namespace
+
+TEST_CASE("route_latency counts GET requests by kind for usage", "[route_latency]") {
+  using kind = route_latency::get_kind;
+  route_latency rl;
+  const auto* media = intern_route("/test/route_latency/usage/media");
+  rl.add(media, 10'000, t0, kind::cacheable);
+  rl.add(media, 20'000, t0, kind::cacheable);
+  rl.add(media, 30'000, t0, kind::cacheable);
+  rl.add(media, 40'000, t0, kind::uncacheable);
+  rl.add(media, 50'000, t0, kind::other_status);
+  rl.add(media, 999'000, t0, kind::not_get); // a POST: latency only
+  rl.add(media, 7'000, t0); // the default is not a GET
+
+  auto all = rl.usage();
+  REQUIRE(all.size() == 1);
+  const auto& u = all.front();
+  CHECK(u.route == "/test/route_latency/usage/media");
+  CHECK(u.get_requests == 5);
+  CHECK(u.latency_sum_us == 150'000);
+  CHECK(u.cacheable == 3);
+  CHECK(u.uncacheable == 1);
+  // Every request still counts for the load-shedding p95.
+  CHECK(rl.p95_ms(media, t0) > 100.0);
+}
+
+TEST_CASE("route_latency usage leaves out routes that never had a GET", "[route_latency]") {
+  using kind = route_latency::get_kind;
+  route_latency rl;
+  CHECK(rl.usage().empty());
+  const auto* posts = intern_route("/test/route_latency/usage/posts-only");
+  const auto* gets = intern_route("/test/route_latency/usage/gets");
+  const auto* errors = intern_route("/test/route_latency/usage/errors");
+  for (int i = 0; i < 10; ++i)
+    rl.add(posts, 1'000, t0, kind::not_get);
+  rl.add(gets, 2'000, t0, kind::cacheable);
+  rl.add(errors, 3'000, t0, kind::other_status);
+  auto all = rl.usage();
+  CHECK(all.size() == 2);
+  CHECK(usage_of(all, *posts) == nullptr);
+  const auto* g = usage_of(all, *gets);
+  REQUIRE(g);
+  CHECK(g->get_requests == 1);
+  CHECK(g->latency_sum_us == 2'000);
+  CHECK(g->cacheable == 1);
+  // A GET that was not a 200 counts as a request, in neither share.
+  const auto* e = usage_of(all, *errors);
+  REQUIRE(e);
+  CHECK(e->get_requests == 1);
+  CHECK(e->latency_sum_us == 3'000);
+  CHECK(e->cacheable == 0);
+  CHECK(e->uncacheable == 0);
+}
+
+TEST_CASE("route_latency GET counters are totals since start whatever the slices",
+          "[route_latency]") {
+  using kind = route_latency::get_kind;
+  route_latency rl;
+  static const std::string route = "/test/route_latency/usage/since-start";
+  rl.add(&route, 1'000, t0, kind::cacheable);
+  rl.add(&route, 2'000, t0 + 5 * route_latency::slice_ms, kind::cacheable);
+  // A sample too old for the slices is dropped from the p95 but still counted as traffic.
+  rl.add(&route, 4'000, t0 - 10 * route_latency::slice_ms, kind::uncacheable);
+  CHECK(rl.p95_ms(&route, t0 + 10 * route_latency::slice_ms) == 0);
+  auto all = rl.usage();
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].get_requests == 3);
+  CHECK(all[0].latency_sum_us == 7'000);
+  CHECK(all[0].cacheable == 2);
+  CHECK(all[0].uncacheable == 1);
+  // Reading does not reset them.
+  CHECK(rl.usage()[0].get_requests == 3);
+}
+
+TEST_CASE("route_latency GET counters are exact under concurrent adds", "[route_latency]") {
+  using kind = route_latency::get_kind;
+  constexpr int threads = 4;
+  constexpr int rounds = 5000;
+  route_latency rl;
+  std::vector<const std::string*> routes;
+  for (int r = 0; r < 4; ++r)
+    routes.push_back(intern_route("/test/route_latency/usage/concurrent/" + std::to_string(r)));
+  std::atomic<bool> stop{false};
+  std::atomic<bool> torn{false};
+  // A reader runs alongside: each route's counters are read under its lock, never half updated.
+  std::thread reader([&] {
+    do {
+      for (const auto& u : rl.usage())
+        if (u.cacheable + u.uncacheable != u.get_requests
+            || u.latency_sum_us != 10 * u.get_requests)
+          torn = true;
+    } while (!stop.load());
+  });
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&] {
+      for (int i = 0; i < rounds; ++i)
+        for (const auto* route : routes)
+          rl.add(route, 10, t0 + i, i % 4 == 0 ? kind::uncacheable : kind::cacheable);
+    });
+  for (auto& th : pool)
+    th.join();
+  stop = true;
+  reader.join();
+  CHECK_FALSE(torn);
+  auto all = rl.usage();
+  REQUIRE(all.size() == routes.size());
+  for (const auto& u : all) {
+    INFO(u.route);
+    CHECK(u.get_requests == uint64_t(threads * rounds));
+    CHECK(u.latency_sum_us == uint64_t(threads * rounds * 10));
+    CHECK(u.uncacheable == uint64_t(threads * rounds / 4));
+    CHECK(u.cacheable == uint64_t(threads * rounds * 3 / 4));
+  }
+}

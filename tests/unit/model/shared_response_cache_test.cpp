@@ -222,3 +222,124 @@ TEST_CASE("shared_response_cache stays consistent under concurrent puts and gets
   CHECK(k.bytes <= 16 * 8192);
   CHECK(k.expired == 0);
 }
+
+TEST_CASE("shared_response_cache purge_expired drops the expired entries of every shard",
+          "[shared_response_cache]") {
+  shared_response_cache c{1 << 20, 8};
+  for (int i = 0; i < 40; ++i)
+    c.put("/short/" + std::to_string(i), make("s"), 1s, t0);
+  for (int i = 0; i < 25; ++i)
+    c.put("/long/" + std::to_string(i), make("l"), 60s, t0);
+  const auto long_bytes = [&] {
+    uint64_t sum = 0;
+    for (int i = 0; i < 25; ++i) {
+      auto key = "/long/" + std::to_string(i);
+      sum += cost(key, *make("l"));
+    }
+    return sum;
+  }();
+  // Nothing has expired yet.
+  CHECK(c.purge_expired(t0 + 999ms) == 0);
+  CHECK(c.counters().keys == 65);
+  // At the ttl the short entries are over, and purged without being read.
+  CHECK(c.purge_expired(t0 + 1s) == 40);
+  auto k = c.counters();
+  CHECK(k.keys == 25);
+  CHECK(k.expired == 40);
+  CHECK(k.bytes == long_bytes);
+  CHECK(k.misses == 0);
+  CHECK(k.hits == 0);
+  // Purging again finds nothing; the long entries are still served.
+  CHECK(c.purge_expired(t0 + 2s) == 0);
+  CHECK(c.get("/long/3", t0 + 2s) != nullptr);
+  CHECK(c.get("/short/3", t0 + 2s) == nullptr);
+  CHECK(c.purge_expired(t0 + 60s) == 25);
+  CHECK(c.counters().keys == 0);
+  CHECK(c.counters().bytes == 0);
+  CHECK(c.counters().expired == 65);
+}
+
+TEST_CASE("shared_response_cache clear drops everything and returns the bytes it held",
+          "[shared_response_cache]") {
+  shared_response_cache c{1 << 20, 4};
+  uint64_t expected = 0;
+  for (int i = 0; i < 30; ++i) {
+    auto key = "/clear/" + std::to_string(i);
+    auto value = make(std::string(size_t(i * 7), 'c'), "text/plain", 200, {{"ETag", key}});
+    expected += cost(key, *value);
+    c.put(key, value, 60s, t0);
+  }
+  REQUIRE(c.counters().bytes == expected);
+  CHECK(c.clear() == expected);
+  auto k = c.counters();
+  CHECK(k.keys == 0);
+  CHECK(k.bytes == 0);
+  // Clearing is neither an eviction nor a delete, and keeps the budget and the history.
+  CHECK(k.evictions == 0);
+  CHECK(k.deletes == 0);
+  CHECK(k.sets == 30);
+  CHECK(k.capacity_bytes == 1 << 20);
+  CHECK(c.get("/clear/5", t0) == nullptr);
+  CHECK(c.clear() == 0);
+  // The cache works as before afterwards.
+  auto again = make("again");
+  c.put("/clear/5", again, 60s, t0);
+  CHECK(c.get("/clear/5", t0) == again);
+}
+
+TEST_CASE("shared_response_cache resize changes max_entry_bytes and evicts when shrinking",
+          "[shared_response_cache]") {
+  constexpr size_t shards = 4;
+  shared_response_cache c{shards * 10'000, shards};
+  REQUIRE(c.max_entry_bytes() == 10'000);
+  // 16 entries of about 500 bytes: 8 000 bytes, which fit even if one shard got them all.
+  constexpr int entries = 16;
+  for (int i = 0; i < entries; ++i)
+    c.put("/resize/" + std::to_string(i), make(std::string(350, 'r')), 60s, t0);
+  auto before = c.counters();
+  REQUIRE(before.evictions == 0);
+  REQUIRE(before.keys == entries);
+
+  // Shrinking to 1 000 bytes a shard leaves room for one entry in each.
+  c.resize(shards * 1'000);
+  CHECK(c.max_entry_bytes() == 1'000);
+  auto shrunk = c.counters();
+  CHECK(shrunk.capacity_bytes == shards * 1'000);
+  CHECK(shrunk.bytes <= shards * 1'000);
+  CHECK(shrunk.keys <= shards);
+  CHECK(shrunk.keys > 0);
+  CHECK(shrunk.evictions == entries - shrunk.keys);
+  uint64_t found = 0;
+  for (int i = 0; i < entries; ++i)
+    found += c.get("/resize/" + std::to_string(i), t0 + 1s) != nullptr ? 1 : 0;
+  CHECK(found == shrunk.keys);
+
+  // An entry larger than the new shard budget is no longer stored ...
+  auto big = make(std::string(3'000, 'B'));
+  c.put("/resize/big", big, 60s, t0);
+  CHECK(c.get("/resize/big", t0) == nullptr);
+  // ... until the budget grows again, which evicts nothing.
+  auto evictions = c.counters().evictions;
+  c.resize(shards * 20'000);
+  CHECK(c.max_entry_bytes() == 20'000);
+  CHECK(c.counters().capacity_bytes == shards * 20'000);
+  CHECK(c.counters().evictions == evictions);
+  CHECK(c.counters().keys == shrunk.keys);
+  c.put("/resize/big", big, 60s, t0);
+  CHECK(c.get("/resize/big", t0) == big);
+}
+
+TEST_CASE("shared_response_cache resize to zero empties every shard", "[shared_response_cache]") {
+  shared_response_cache c{8 * 4096, 8};
+  for (int i = 0; i < 20; ++i)
+    c.put("/zero/" + std::to_string(i), make("z"), 60s, t0);
+  REQUIRE(c.counters().keys == 20);
+  c.resize(0);
+  CHECK(c.max_entry_bytes() == 0);
+  auto k = c.counters();
+  CHECK(k.keys == 0);
+  CHECK(k.bytes == 0);
+  CHECK(k.evictions == 20);
+  c.put("/zero/again", make("z"), 60s, t0);
+  CHECK(c.get("/zero/again", t0) == nullptr);
+}

@@ -611,3 +611,75 @@ TEST_CASE("redis_client selects the database of the target", "[redis]") {
   CHECK_FALSE(client.connected());
   CHECK(error.find("cannot select database 99") != std::string::npos);
 }
+
+TEST_CASE("redis_client command_strings reads CONFIG GET as name and value", "[redis]") {
+  auto client = connected_client();
+  std::string error;
+  auto policy = client.command_strings({"CONFIG", "GET", "maxmemory-policy"}, error);
+  INFO(error);
+  REQUIRE(policy);
+  REQUIRE(policy->size() == 2);
+  CHECK((*policy)[0] == "maxmemory-policy");
+  CHECK_FALSE((*policy)[1].empty());
+  // It agrees with what INFO reports.
+  CHECK((*policy)[1] == read_info(client).maxmemory_policy);
+
+  // A changed setting reads back changed (and is put back).
+  const std::string original = (*policy)[1];
+  const std::string other = original == "allkeys-lru" ? "volatile-lru" : "allkeys-lru";
+  require_ok(client, {"CONFIG", "SET", "maxmemory-policy", other});
+  auto changed = client.command_strings({"CONFIG", "GET", "maxmemory-policy"}, error);
+  require_ok(client, {"CONFIG", "SET", "maxmemory-policy", original});
+  REQUIRE(changed);
+  CHECK(*changed == std::vector<std::string>{"maxmemory-policy", other});
+
+  // A pattern nothing matches is an empty array, not an error.
+  auto none = client.command_strings({"CONFIG", "GET", "no-such-setting-*"}, error);
+  REQUIRE(none);
+  CHECK(none->empty());
+}
+
+TEST_CASE("redis_client command_strings gives nil elements as empty strings", "[redis]") {
+  auto client = connected_client();
+  std::string error;
+  require_ok(client, {"SET", "strings-probe-a", std::string_view{"a\0b", 3}});
+  require_ok(client, {"DEL", "strings-probe-missing"});
+  auto values =
+    client.command_strings({"MGET", "strings-probe-a", "strings-probe-missing"}, error);
+  CHECK(client.command_integer({"DEL", "strings-probe-a"}, error) == 1);
+  REQUIRE(values);
+  REQUIRE(values->size() == 2);
+  CHECK((*values)[0] == std::string{"a\0b", 3});
+  CHECK((*values)[1].empty());
+}
+
+TEST_CASE("redis_client command_strings refuses replies that are not arrays of strings",
+          "[redis]") {
+  auto client = connected_client();
+  std::string error;
+  // A status reply.
+  CHECK_FALSE(client.command_strings({"PING"}, error));
+  CHECK(error.find("expected an array reply") != std::string::npos);
+  // An integer reply.
+  error.clear();
+  CHECK_FALSE(client.command_strings({"DBSIZE"}, error));
+  CHECK(error.find("expected an array reply") != std::string::npos);
+  // An error reply.
+  error.clear();
+  CHECK_FALSE(client.command_strings({"CONFIG", "GET"}, error));
+  CHECK(error.find("ERR") != std::string::npos);
+  // An array holding an integer.
+  error.clear();
+  CHECK_FALSE(client.command_strings({"EVAL", "return {1, 'two'}", "0"}, error));
+  CHECK(error.find("expected string elements") != std::string::npos);
+  // None of them closes the connection.
+  CHECK(client.connected());
+  CHECK(client.command_string({"PING"}, error) == "PONG");
+}
+
+TEST_CASE("redis_client command_strings refuses commands before connect", "[redis_client]") {
+  redis_client client{redis_target{"127.0.0.1", 1, 0, ""}};
+  std::string error;
+  CHECK_FALSE(client.command_strings({"CONFIG", "GET", "maxmemory-policy"}, error));
+  CHECK(error.find("not connected") != std::string::npos);
+}
