@@ -1,15 +1,39 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages medianest-perf needs to build, run and test.
 # Idempotent: packages already present are skipped, and nothing is fetched if all are there.
+#   scripts/install-deps.sh               everything: build, run and test (what CI uses)
+#   scripts/install-deps.sh --build-only  only what `scripts/build.sh` needs (the Dockerfile's
+#                                         build stage): no servers, browsers or validators
 set -euo pipefail
 
-PACKAGES=(
+BUILD_ONLY=""
+case "${1:-}" in
+  "") ;;
+  --build-only) BUILD_ONLY=yes ;;
+  *) echo "usage: $0 [--build-only]" >&2; exit 2 ;;
+esac
+
+# The toolchain and the -dev libraries (catch2 too: the default CMake configuration includes
+# the test suite even when only the daemon is built).
+BUILD_PACKAGES=(
   g++ cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-system1.81-dev
   libcaf-dev libsoci-dev libspdlog-dev catch2 libhiredis-dev libssl-dev
   libcurl4-openssl-dev libsqlite3-dev libpq-dev
-  redis-server postgresql python3-aiosmtpd curl prometheus python3-prometheus-client
 )
+
+# What the test suite talks to or checks with: servers, peers, validators of the deploy/ files
+# (promtool comes with prometheus, amtool with prometheus-alertmanager).
+TEST_PACKAGES=(
+  redis-server postgresql python3-aiosmtpd curl prometheus python3-prometheus-client
+  prometheus-alertmanager docker-compose python3-yaml
+  chromium
+)
+
+PACKAGES=("${BUILD_PACKAGES[@]}")
+if [ -z "$BUILD_ONLY" ]; then
+  PACKAGES+=("${TEST_PACKAGES[@]}")
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

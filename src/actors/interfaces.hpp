@@ -175,6 +175,22 @@ using optimization_supervisor_actor = caf::typed_actor<
   /// The measurement window after a type's work is over.
   caf::reacts_to<measure_atom, std::string, optimization_type>,
   /// A type's work ran out of time.
-  caf::reacts_to<timeout_atom, std::string, optimization_type>>;
+  caf::reacts_to<timeout_atom, std::string, optimization_type>,
+  /// Adds a listener that receives `(optimize_atom, optimization_run)` whenever a run starts
+  /// or changes; it is dropped when it terminates.
+  caf::reacts_to<caf::subscribe_atom, caf::actor>>;
+
+/// Counts alert events, optimization runs and notification deliveries for /prometheus.
+using activity_counter_actor = caf::typed_actor<
+  caf::reacts_to<alert_event>,
+  caf::reacts_to<optimize_atom, optimization_run>,
+  caf::reacts_to<delivery_record>>;
+
+/// Renders the live feed's frames (docs/live.md) from snapshots, alert events and
+/// optimization runs, once each, for every WebSocket client.
+using live_publisher_actor = caf::typed_actor<
+  caf::reacts_to<snapshot_atom, snapshot_ptr>,
+  caf::reacts_to<alert_event>,
+  caf::reacts_to<optimize_atom, optimization_run>>;
 
 } // namespace medianest

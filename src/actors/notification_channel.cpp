@@ -44,6 +44,8 @@ void log_attempt(self_ptr self, const notification_job& job,
                       result.status,
                       result.error,
                       now_ms()};
+  if (st.counter)
+    self->send(st.counter, rec);
   if (st.log)
     self->send(st.log, std::move(rec));
 }
@@ -61,12 +63,14 @@ std::string_view channel_name(channel_kind kind) noexcept {
 
 notification_channel_actor::behavior_type
 notification_channel(notification_channel_actor::stateful_pointer<notification_channel_state> self,
-                     channel_kind kind, channel_settings settings, alerts_db_actor log) {
+                     channel_kind kind, channel_settings settings, alerts_db_actor log,
+                     activity_counter_actor counter) {
   auto& st = self->state;
   st.kind = kind;
   st.retry = sources::retry_policy{settings.retry_base, settings.retry_cap, settings.max_attempts};
   st.settings = std::move(settings);
   st.log = std::move(log);
+  st.counter = std::move(counter);
   return {
     [self](notify_atom, notification_job& job) {
       auto& st = self->state;

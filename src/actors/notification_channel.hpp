@@ -36,11 +36,14 @@ struct notification_channel_state {
   std::unordered_map<std::string, sources::circuit_breaker> breakers;
   std::mt19937_64 rng{std::random_device{}()};
   alerts_db_actor log;
+  /// Counts deliveries for /prometheus (optional).
+  activity_counter_actor counter;
 };
 
 /// One channel kind's delivery actor (detached: libcurl blocks).
 notification_channel_actor::behavior_type
 notification_channel(notification_channel_actor::stateful_pointer<notification_channel_state> self,
-                     channel_kind kind, channel_settings settings, alerts_db_actor log);
+                     channel_kind kind, channel_settings settings, alerts_db_actor log,
+                     activity_counter_actor counter = {});
 
 } // namespace medianest

@@ -37,9 +37,12 @@ type_result* find_result(optimization_run& run, optimization_type type) {
   return it == run.results.end() ? nullptr : &*it;
 }
 
+/// Stores the run's new state and tells the listeners.
 void save(self_ptr self, const optimization_run& run) {
   if (self->state.db)
     self->send(self->state.db, caf::put_atom::value, run);
+  for (const auto& listener : self->state.listeners)
+    caf::anon_send(listener, optimize_atom::value, run);
 }
 
 void publish_recent(self_ptr self) {
@@ -321,7 +324,13 @@ optimization_supervisor(self_ptr self, optimization_settings settings,
   st.db = std::move(db);
   st.store = std::move(store);
   st.spawn_worker = spawn_worker ? std::move(spawn_worker) : default_worker_factory();
-  self->set_down_handler([self](caf::down_msg& dm) { on_worker_down(self, dm); });
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& xs = self->state.listeners;
+    xs.erase(std::remove_if(xs.begin(), xs.end(),
+                            [&](const caf::actor& a) { return a.address() == dm.source; }),
+             xs.end());
+    on_worker_down(self, dm);
+  });
   if (hub)
     self->send(hub, caf::subscribe_atom::value, caf::actor_cast<caf::actor>(self));
   load_runs(self);
@@ -377,6 +386,10 @@ optimization_supervisor(self_ptr self, optimization_settings settings,
     },
     [self](timeout_atom, const std::string& id, optimization_type type) {
       on_timeout(self, id, type);
+    },
+    [self](caf::subscribe_atom, caf::actor& listener) {
+      self->monitor(listener);
+      self->state.listeners.push_back(std::move(listener));
     },
   };
 }

@@ -57,6 +57,8 @@ struct optimization_supervisor_state {
   std::optional<database_sample> database;
   /// When each type last started automatically.
   std::map<optimization_type, std::chrono::steady_clock::time_point> last_automatic;
+  /// Receive every run as it starts and changes (the live feed).
+  std::vector<caf::actor> listeners;
   /// What the previous cache_strategy run planned from.
   std::vector<route_usage> usage_baseline;
   cache_counters cache_baseline;

@@ -388,6 +388,29 @@ std::vector<option_spec> serve_options() {
        o.serve.auto_optimize = v == "on";
        return std::string{};
      }},
+    {"live-max-clients", "N", "WebSocket live-feed clients at once; more are closed with 1013",
+     "10000",
+     [](std::string_view v, cli_outcome& o) {
+       return set_positive(v, "live-max-clients", 1'000'000,
+                           [&](uint64_t n) { o.serve.live_max_clients = n; });
+     }},
+    {"live-write-timeout", "SECONDS",
+     "a live-feed client that has not taken a frame for this long is disconnected", "10",
+     [](std::string_view v, cli_outcome& o) {
+       return set_seconds(v, o.serve.live_write_timeout);
+     }},
+    {"live-origin", "ORIGIN",
+     "a browser Origin allowed to open the live feed, e.g. https://dash.example.com "
+     "(repeatable; env: comma-separated; default: any)",
+     "",
+     [](std::string_view v, cli_outcome& o) {
+       return for_each_item(v, [&](std::string_view item) -> std::string {
+         if (item.rfind("http://", 0) != 0 && item.rfind("https://", 0) != 0)
+           return "expected an origin like https://host[:port], got '" + std::string{item} + "'";
+         o.serve.live_origins.emplace_back(item);
+         return {};
+       });
+     }},
     {"auto-optimize-cooldown", "SECONDS",
      "least time between two automatic runs of the same optimization type", "900",
      [](std::string_view v, cli_outcome& o) {

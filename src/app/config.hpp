@@ -67,6 +67,11 @@ struct serve_config {
   std::chrono::milliseconds optimization_timeout{300'000};
   bool auto_optimize = true;
   std::chrono::milliseconds auto_optimize_cooldown{900'000};
+  /// The WebSocket live feed (docs/live.md): its client cap and the browser origins allowed
+  /// (empty: any).
+  uint64_t live_max_clients = 10'000;
+  std::chrono::milliseconds live_write_timeout{10'000};
+  std::vector<std::string> live_origins;
   /// Names this daemon in notifications (default: the host name).
   std::string instance;
   /// SMTP server for e-mail notifications (smtp://host:port or smtps://user:pass@host).

@@ -11,7 +11,9 @@
 
 #include "actors/alert_evaluator.hpp"
 #include "actors/alerts_db.hpp"
+#include "actors/activity_counter.hpp"
 #include "actors/api_collector.hpp"
+#include "actors/live_publisher.hpp"
 #include "actors/notification_channel.hpp"
 #include "actors/optimization_db.hpp"
 #include "actors/optimization_supervisor.hpp"
@@ -32,6 +34,7 @@
 #include "http/api_routes.hpp"
 #include "http/auth.hpp"
 #include "http/gateway.hpp"
+#include "http/live_feed.hpp"
 #include "http/request_recorder.hpp"
 #include "http/snapshot_view.hpp"
 #include "http/server.hpp"
@@ -114,6 +117,18 @@ optimization_context_of(const serve_config& cfg, const std::shared_ptr<http::gat
   return ctx;
 }
 
+live_sink live_sink_of(const std::shared_ptr<http::live_feed>& feed) {
+  live_sink out;
+  out.has_clients = [feed] { return feed->has_clients(); };
+  out.publish_metrics = [feed](auto admin, auto user) {
+    feed->publish_metrics(std::move(admin), std::move(user));
+  };
+  out.publish_event = [feed](auto frame, bool admin_only) {
+    feed->publish_event(std::move(frame), admin_only);
+  };
+  return out;
+}
+
 /// Writes the store's pending roll-ups before the actors stop (bounded wait).
 void flush_history(caf::actor_system& system, const timeseries_store_actor& store) {
   caf::scoped_actor self{system};
@@ -141,12 +156,15 @@ running_actors spawn_actors(caf::actor_system& system, const serve_config& cfg,
                             http::http_server& server,
                             const std::shared_ptr<http::snapshot_view>& view,
                             const std::shared_ptr<http::request_recorder>& recorder,
+                            const std::shared_ptr<http::live_feed>& live,
                             http::api_services& services) {
   std::vector<caf::actor> actors;
   auto hub = system.spawn(metrics_hub, cfg.sample_interval,
                           [view](snapshot_ptr s) { view->publish(std::move(s)); });
   actors.push_back(caf::actor_cast<caf::actor>(hub));
-  auto http_connections = [&server] { return uint64_t{server.active_connections()}; };
+  auto http_connections = [&server, live] {
+    return uint64_t{server.active_connections()} + (live ? live->clients() : 0);
+  };
   auto keep = [&actors](auto handle) {
     actors.push_back(caf::actor_cast<caf::actor>(handle));
     return handle;
@@ -179,9 +197,13 @@ running_actors spawn_actors(caf::actor_system& system, const serve_config& cfg,
                                                     false));
   auto alerts_store = keep(system.spawn<caf::detached>(alerts_db, cfg.effective_database(),
                                                        db_collector));
+  auto counter = keep(system.spawn(activity_counter, [view](std::vector<metric_family> fs) {
+    view->set_prometheus_families("activity", std::move(fs));
+  }));
   auto channels = channel_settings_of(cfg);
   auto channel = [&](channel_kind kind) {
-    return keep(system.spawn<caf::detached>(notification_channel, kind, channels, alerts_store));
+    return keep(system.spawn<caf::detached>(notification_channel, kind, channels, alerts_store,
+                                            counter));
   };
   auto dispatcher = keep(system.spawn(notification_dispatcher, channel(channel_kind::webhook),
                                       channel(channel_kind::discord),
@@ -195,8 +217,12 @@ running_actors spawn_actors(caf::actor_system& system, const serve_config& cfg,
     optimization_context_of(cfg, server.gateway_handle(), cache, store),
     keep(system.spawn<caf::detached>(optimization_db, cfg.effective_database(), db_collector)),
     hub, store, worker_factory{}));
-  // Firing alerts may start optimizations.
+  // Firing alerts may start optimizations; both are counted for /prometheus.
   caf::anon_send(evaluator, caf::subscribe_atom::value, caf::actor_cast<caf::actor>(supervisor));
+  caf::anon_send(evaluator, caf::subscribe_atom::value, caf::actor_cast<caf::actor>(counter));
+  caf::anon_send(supervisor, caf::subscribe_atom::value, caf::actor_cast<caf::actor>(counter));
+  if (live)
+    keep(system.spawn(live_publisher, live_sink_of(live), hub, evaluator, supervisor));
   services.store = store;
   services.optimizer = supervisor;
   services.alerts = evaluator;
@@ -254,7 +280,12 @@ int run_daemon(const serve_config& cfg) {
   auto recorder = std::make_shared<http::request_recorder>();
   server.on_request([recorder](const request_record& r) { recorder->record(r); });
 
-  auto running = spawn_actors(system, cfg, server, view, recorder, *services);
+  http::live_feed_config live_cfg;
+  live_cfg.max_clients = cfg.live_max_clients;
+  live_cfg.allowed_origins = cfg.live_origins;
+  live_cfg.write_timeout = cfg.live_write_timeout;
+  auto live = server.enable_live_feed(std::string{http::api_prefix} + "/live", live_cfg);
+  auto running = spawn_actors(system, cfg, server, view, recorder, live, *services);
   auto stop_actors = [&running] {
     for (const auto& a : running.all)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);

@@ -7,6 +7,7 @@
 
 #include "app/version.hpp"
 #include "http/actor_bridge.hpp"
+#include "http/dashboard_endpoint.hpp"
 #include "http/prometheus_endpoint.hpp"
 #include "model/history.hpp"
 #include "model/query_string.hpp"
@@ -163,12 +164,12 @@ handler optimize_list(std::shared_ptr<const api_services> services) {
   };
 }
 
-/// Answers 501 for an endpoint whose capability has not landed yet, naming the issue.
-handler not_yet(std::string what) {
-  return [what = std::move(what)](request_context ctx, responder done) {
-    api_error err{errc::not_implemented, ctx.route + " is not implemented yet: " + what, {},
-                  std::nullopt};
-    done(http_response::error(err));
+/// GET /live without a WebSocket upgrade (upgrades never reach the router: see
+/// http_session::upgrade_to_live).
+handler live_without_upgrade() {
+  return [](request_context, responder done) {
+    done(http_response::error(validation_error(
+      "Upgrade", "the live feed is a WebSocket: connect with Upgrade: websocket (docs/live.md)")));
   };
 }
 
@@ -192,7 +193,9 @@ std::shared_ptr<const router> make_api_router(std::shared_ptr<const api_services
   r->add("GET", api("/optimize/:id"), access::admin, optimize_status(services));
   r->add("GET", api("/prometheus"), services->prometheus_public ? access::open : access::admin,
          prometheus_endpoint(services));
-  r->add("GET", api("/live"), access::user, not_yet("live feed"));
+  r->add("GET", api("/live"), access::user, live_without_upgrade());
+  r->add("GET", "/dashboard", access::open, dashboard_page());
+  r->add("GET", "/dashboard/:file", access::open, dashboard_file());
   return r;
 }
 

@@ -7,6 +7,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <spdlog/spdlog.h>
 
 #include "http/auth.hpp"
@@ -14,8 +15,11 @@
 #include "http/coarse_clock.hpp"
 #include "http/correlation.hpp"
 #include "http/gateway_impl.hpp"
+#include "http/live_feed.hpp"
+#include "http/live_session.hpp"
 #include "http/proxy_exchange.hpp"
 #include "http/router.hpp"
+#include "model/query_string.hpp"
 
 namespace medianest::http {
 
@@ -24,6 +28,15 @@ namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
 
 namespace {
+
+/// Whether a browser's Origin ("http://host:port") names the host the request was sent to
+/// (the daemon's own dashboard), whatever --live-origin lists.
+bool same_origin(std::string_view origin, std::string_view host) {
+  for (std::string_view scheme : {"http://", "https://"})
+    if (origin.starts_with(scheme))
+      return !host.empty() && origin.substr(scheme.size()) == host;
+  return false;
+}
 
 const std::string* const route_rejected = intern_route("(rejected)");
 const std::string* const route_unparsed = intern_route("(unparsed)");
@@ -251,6 +264,8 @@ void http_session::dispatch(request_type&& req) {
     return complete(std::move(res));
   }
   route_ = match.found->name;
+  if (state_->live && r.path == state_->live_path && beast::websocket::is_upgrade(req))
+    return upgrade_to_live(std::move(req), r);
   auto auth = authorize(*state_->verifier, bearer_token(r.header("Authorization")),
                         match.found->access, unix_now());
   if (!auth) {
@@ -279,6 +294,35 @@ void http_session::dispatch(request_type&& req) {
     spdlog::error("handler for {} threw: {} cid={}", *route_, e.what(), correlation_id_);
     complete(http_response::error({errc::internal_error, "internal error", {}, std::nullopt}));
   }
+}
+
+void http_session::upgrade_to_live(request_type&& req, const http_request& r) {
+  auto token = bearer_token(r.header("Authorization"));
+  std::vector<std::pair<std::string, std::string>> params;
+  if (token.empty() && parse_query_string(r.query, params))
+    for (const auto& [key, value] : params)
+      if (key == "token")
+        token = value; // `params` outlives the use below
+  auto auth = authorize(*state_->verifier, token, access::user, unix_now());
+  if (!auth) {
+    auto res = http_response::error(
+      {errc::unauthorized, "a valid token is required (Authorization: Bearer, or ?token=)", {},
+       std::nullopt});
+    res.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return complete(std::move(res));
+  }
+  auto origin = r.header("Origin");
+  if (!origin.empty() && !state_->live->origin_allowed(origin)
+      && !same_origin(origin, r.header("Host")))
+    return complete(http_response::error(
+      {errc::forbidden, "origin " + std::string{origin} + " may not open the live feed", {},
+       std::nullopt}));
+  record_request(101);
+  busy_ = false;
+  clear_deadline();
+  auto session = std::make_shared<live_session>(stream_.release_socket(), state_->live,
+                                                auth->role == role::admin, id_);
+  session->run(std::move(req));
 }
 
 void http_session::complete(http_response res) {

@@ -55,6 +55,9 @@ private:
   void on_body(boost::beast::error_code ec);
   void fail_read(boost::beast::error_code ec);
   void dispatch(request_type&& req);
+  /// A WebSocket upgrade of the live feed's path: authenticates (header or ?token=), checks
+  /// the Origin, then hands the socket to a live_session and ends this session.
+  void upgrade_to_live(request_type&& req, const http_request& r);
   void complete(http_response res);
   void send_and_close(const api_error& err);
   void write(http_response res, bool close);

@@ -14,6 +14,7 @@
 
 #include "http/http_session.hpp"
 #include "http/gateway_impl.hpp"
+#include "http/live_feed.hpp"
 #include "http/server_state.hpp"
 
 namespace medianest::http {
@@ -38,7 +39,7 @@ void server_state::leave(uint64_t id) {
     std::lock_guard guard{mtx_};
     sessions_.erase(id);
     active_.store(sessions_.size(), std::memory_order_relaxed);
-    drained = sessions_.empty() && stopping.load();
+    drained = sessions_.empty() && stopping.load() && (!live || live->clients() == 0);
   }
   if (drained && on_drained)
     on_drained();
@@ -139,7 +140,9 @@ struct http_server::impl {
       accept_retry.cancel();
       if (state->proxy)
         state->proxy->internals().close_pools();
-      auto open = state->active();
+      if (state->live)
+        state->live->shutdown();
+      auto open = state->active() + (state->live ? state->live->clients() : 0);
       spdlog::info("shutting down: stopped accepting, {} connection(s) to finish", open);
       grace_timer.expires_after(state->config.shutdown_grace);
       grace_timer.async_wait([this](boost::system::error_code ec) {
@@ -210,6 +213,18 @@ std::shared_ptr<gateway> http_server::enable_gateway(gateway_config cfg, uint64_
   impl_->state->proxy = std::make_shared<gateway>(std::make_unique<gateway::impl>(
     contexts, std::move(cfg), cache_bytes, std::move(shared_cache)));
   return impl_->state->proxy;
+}
+
+std::shared_ptr<live_feed> http_server::enable_live_feed(std::string path, live_feed_config cfg) {
+  impl_->state->live_path = std::move(path);
+  impl_->state->live = std::make_shared<live_feed>(std::move(cfg));
+  // Shutdown waits for live clients too (up to the grace period).
+  impl_->state->live->on_drained([state = std::weak_ptr<server_state>(impl_->state)] {
+    auto s = state.lock();
+    if (s && s->active() == 0 && s->on_drained)
+      s->on_drained();
+  });
+  return impl_->state->live;
 }
 
 std::shared_ptr<gateway> http_server::gateway_handle() const {

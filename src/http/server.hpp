@@ -21,6 +21,8 @@ namespace medianest::http {
 class router;
 class jwt_verifier;
 class gateway;
+class live_feed;
+struct live_feed_config;
 
 /// Limits and timeouts of the HTTP server.
 struct server_config {
@@ -64,6 +66,9 @@ public:
   /// cached responses are also shared through that Redis. Call before run().
   std::shared_ptr<gateway> enable_gateway(gateway_config cfg, uint64_t cache_bytes,
                                           std::optional<redis_target> shared_cache);
+
+  /// Serves WebSocket upgrades of `path` as the live feed (docs/live.md). Call before run().
+  std::shared_ptr<live_feed> enable_live_feed(std::string path, live_feed_config cfg);
 
   /// The gateway, when enable_gateway() was called; nullptr otherwise.
   std::shared_ptr<gateway> gateway_handle() const;

@@ -12,6 +12,7 @@ namespace medianest::http {
 
 class http_session;
 class gateway;
+class live_feed;
 
 /// What every session of one server shares: configuration, routes, the token verifier, the
 /// observer, and the registry of live sessions used for connection caps and shutdown.
@@ -23,6 +24,9 @@ struct server_state {
   request_observer observer;
   /// Gateway mode: set when --upstream is configured.
   std::shared_ptr<gateway> proxy;
+  /// The WebSocket live feed, when enabled: where upgrades of its path go.
+  std::shared_ptr<live_feed> live;
+  std::string live_path;
   std::atomic<bool> stopping{false};
   /// Called when the last session is gone during shutdown.
   std::function<void()> on_drained;

@@ -183,6 +183,16 @@ std::vector<std::string> recommendations_of(const snapshot& s, const summary_sql
   return out;
 }
 
+boost::json::object current_metrics_json(const snapshot& s) {
+  boost::json::object metrics;
+  metrics["responseTime"] = s.api.available() ? boost::json::value(round2(s.api.value->average_response_time)) : nullptr;
+  metrics["memoryUsage"] = s.system.available() ? boost::json::value(round2(s.system.value->memory.percentage)) : nullptr;
+  metrics["cpuUsage"] = s.system.available() ? boost::json::value(round2(s.system.value->cpu.usage)) : nullptr;
+  metrics["errorRate"] = s.api.available() ? boost::json::value(std::round(s.api.value->error_rate * 10000) / 10000) : nullptr;
+  metrics["cacheHitRate"] = s.cache.available() && s.cache.value->gets > 0 ? boost::json::value(std::round(s.cache.value->hit_rate * 10000) / 10000) : nullptr;
+  return metrics;
+}
+
 std::string render_summary(const snapshot_ptr& current, const summary_sql_data& data,
                            int64_t now_unix, const std::vector<alert_event>& active,
                            const boost::json::array& optimizations) {
@@ -193,13 +203,7 @@ std::string render_summary(const snapshot_ptr& current, const summary_sql_data& 
   out["status"] = indicator_status(indicators);
   auto score = overall_score(indicators);
   out["score"] = score ? boost::json::value(*score) : nullptr;
-  boost::json::object metrics;
-  metrics["responseTime"] = s.api.available() ? boost::json::value(round2(s.api.value->average_response_time)) : nullptr;
-  metrics["memoryUsage"] = s.system.available() ? boost::json::value(round2(s.system.value->memory.percentage)) : nullptr;
-  metrics["cpuUsage"] = s.system.available() ? boost::json::value(round2(s.system.value->cpu.usage)) : nullptr;
-  metrics["errorRate"] = s.api.available() ? boost::json::value(std::round(s.api.value->error_rate * 10000) / 10000) : nullptr;
-  metrics["cacheHitRate"] = s.cache.available() && s.cache.value->gets > 0 ? boost::json::value(std::round(s.cache.value->hit_rate * 10000) / 10000) : nullptr;
-  out["currentMetrics"] = std::move(metrics);
+  out["currentMetrics"] = current_metrics_json(s);
   auto trend_json = [](const trend& t) {
     boost::json::object o;
     o["trend"] = t.direction;

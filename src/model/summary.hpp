@@ -4,6 +4,7 @@
 #include <string>
 
 #include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 #include <vector>
 
 #include "actors/atoms.hpp"
@@ -47,6 +48,10 @@ trend trend_of(const std::optional<double>& last, const std::optional<double>& p
 /// Recommendations derived from the data by the rules documented in docs/summary.md.
 std::vector<std::string> recommendations_of(const snapshot& s, const summary_sql_data& data,
                                             int64_t now_unix);
+
+/// The `currentMetrics` of GET /summary (also what the live feed sends users): responseTime,
+/// memoryUsage, cpuUsage, errorRate, cacheHitRate, null when their section is unavailable.
+boost::json::object current_metrics_json(const snapshot& s);
 
 /// The `data` object of GET /summary; `active` are the alerts firing now, `optimizations`
 /// the recentOptimizations entries (see recent_optimization_entries).

@@ -167,14 +167,14 @@ TEST_CASE("malformed HTTP gets a 400 envelope and the connection closes") {
   CHECK(c.get(d.base_url() + "/health").status == 200);
 }
 
-TEST_CASE("endpoints whose issue has not landed answer 501 with a clear message") {
+TEST_CASE("GET live without a WebSocket upgrade says how to connect") {
   daemon_process d;
   http_client c;
   auto admin = bearer(d.token("admin"));
   auto r = c.get(d.base_url() + "/api/v1/performance/live", {admin});
-  CHECK(r.status == 501);
-  CHECK(error_of(r).at("message").as_string().find("not implemented yet")
-        != std::string::npos);
+  CHECK(r.status == 400);
+  CHECK(error_of(r).at("code").as_string() == "VALIDATION_ERROR");
+  CHECK(error_of(r).at("message").as_string().find("WebSocket") != std::string::npos);
 }
 
 TEST_CASE("the generated secret file is 0600 and reused across restarts") {
