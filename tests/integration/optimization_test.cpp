@@ -261,8 +261,13 @@ TEST_CASE("memory_cleanup reports RSS before and after and memory does not grow"
   CHECK(actions.find("Cleared the built-in response cache") != std::string::npos);
   CHECK(result.at("improvements").at("memoryUsage").is_string());
   auto after_kb = rss_kb(d.pid());
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // A sanitizer's allocator quarantines freed memory: RSS says nothing about a leak here.
+  WARN("sanitizer build: RSS " << before_kb << " kB -> " << after_kb << " kB not checked");
+#else
   // Not bigger than before, but for the run's own few allocations (1 MB).
   CHECK(after_kb <= before_kb + 1024);
+#endif
 }
 
 TEST_CASE("a failing optimization is failed with OPTIMIZATION_FAILED and the daemon keeps serving") {
