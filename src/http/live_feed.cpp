@@ -33,13 +33,15 @@ void live_feed::publish_event(shared_frame frame, bool admin_only) {
       s->event(frame);
 }
 
-bool live_feed::join(uint64_t id, std::weak_ptr<live_subscriber> session) {
+live_feed::join_result live_feed::join(uint64_t id, std::weak_ptr<live_subscriber> session) {
   std::lock_guard guard{mutex_};
-  if (stopping_ || sessions_.size() >= cfg_.max_clients)
-    return false;
+  if (stopping_)
+    return join_result::stopping;
+  if (sessions_.size() >= cfg_.max_clients)
+    return join_result::full;
   sessions_.emplace(id, std::move(session));
   clients_.store(sessions_.size(), std::memory_order_relaxed);
-  return true;
+  return join_result::joined;
 }
 
 void live_feed::leave(uint64_t id) {

@@ -62,8 +62,9 @@ public:
 
   // -- the sessions --------------------------------------------------------------------------
 
-  /// Registers a session; false when the feed is full or stopping.
-  bool join(uint64_t id, std::weak_ptr<live_subscriber> session);
+  enum class join_result : uint8_t { joined, full, stopping };
+  /// Registers a session, unless the feed is full or stopping.
+  join_result join(uint64_t id, std::weak_ptr<live_subscriber> session);
   void leave(uint64_t id);
   /// The newest metrics frame for a role and its sequence number (0 and null before the first).
   shared_frame latest(bool admin, uint64_t& sequence) const;

@@ -57,21 +57,29 @@ void live_session::run(request_type req) {
   }));
   ws_.read_message_max(max_client_message);
   ws_.auto_fragment(false);
+  // Joined before the handshake, so that a shutdown starting now waits for this session too.
+  refused_ = feed_->join(id_, weak_from_this());
+  joined_ = refused_ == live_feed::join_result::joined;
   ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
 }
 
 void live_session::on_accept(beast::error_code ec) {
+  accepted_ = true;
   if (ec) {
     spdlog::debug("live session {}: handshake failed: {}", id_, ec.message());
     return;
   }
-  if (!feed_->join(id_, weak_from_this())) {
-    closing_ = true;
+  if (close_pending_)
+    return send_pending_close(); // the daemon began stopping during the handshake
+  if (!joined_) {
     // Accepted, then closed with a reason a browser can show.
-    return ws_.async_close({websocket::close_code::try_again_later, "too many live clients"},
-                           [self = shared_from_this()](beast::error_code) {});
+    auto reason = refused_ == live_feed::join_result::stopping
+                    ? websocket::close_reason{websocket::close_code::going_away,
+                                              "the daemon is stopping"}
+                    : websocket::close_reason{websocket::close_code::try_again_later,
+                                              "too many live clients"};
+    return close(std::move(reason));
   }
-  joined_ = true;
   queue(make_frame(hello_frame(admin_, interval_, live_now_ms())));
   metrics_pending_ = true; // the latest sample at once, if there is one
   pump();
@@ -188,16 +196,15 @@ void live_session::on_write(beast::error_code ec) {
   in_flight_.reset();
   if (ec)
     return;
-  if (close_after_write_) {
-    close_after_write_ = false;
-    closing_ = false;
-    return close(pending_close_);
-  }
+  if (close_pending_)
+    return send_pending_close();
   pump();
 }
 
 void live_session::on_stall(beast::error_code ec) {
-  if (ec || !in_flight_)
+  // A wait that expired just as its write completed may still run after the next write
+  // started: only a deadline that has really passed counts.
+  if (ec || !in_flight_ || stall_timer_.expiry() > clock::now())
     return;
   drop("a write did not complete within --live-write-timeout");
 }
@@ -207,13 +214,17 @@ void live_session::close(websocket::close_reason reason) {
     return;
   closing_ = true;
   due_timer_.cancel();
-  if (in_flight_) {
-    // One write at a time, the close frame included: it goes once the write completes.
-    close_after_write_ = true;
-    pending_close_ = std::move(reason);
-    return;
-  }
-  ws_.async_close(reason, [self = shared_from_this()](beast::error_code) {});
+  pending_close_ = std::move(reason);
+  close_pending_ = true;
+  // One write at a time, the close frame included, and only once the handshake is done: it
+  // goes when the handshake or the write in flight completes.
+  if (accepted_ && !in_flight_)
+    send_pending_close();
+}
+
+void live_session::send_pending_close() {
+  close_pending_ = false;
+  ws_.async_close(pending_close_, [self = shared_from_this()](beast::error_code) {});
 }
 
 void live_session::drop(const char* why) {

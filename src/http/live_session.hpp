@@ -55,7 +55,9 @@ private:
   void on_due();
   void on_stall(boost::beast::error_code ec);
   void queue(shared_frame frame);
+  /// Closes with `reason` once no handshake or write is in flight.
   void close(boost::beast::websocket::close_reason reason);
+  void send_pending_close();
   /// Drops the TCP connection at once (a client that does not read cannot get a close frame).
   void drop(const char* why);
 
@@ -72,10 +74,12 @@ private:
   uint64_t id_;
   bool admin_;
   bool joined_ = false;
+  live_feed::join_result refused_ = live_feed::join_result::joined;
   bool metrics_pending_ = false;
   bool due_armed_ = false;
   bool closing_ = false;
-  bool close_after_write_ = false;
+  bool accepted_ = false;
+  bool close_pending_ = false;
   boost::beast::websocket::close_reason pending_close_;
 };
 

@@ -500,7 +500,12 @@ TEST_CASE("clients that stop reading are dropped and the daemon's memory does no
   }
   INFO("RSS " << baseline << " kB at the start, peak " << peak << " kB");
   CHECK(dropped == slow_count);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // A sanitizer's allocator quarantines freed memory: RSS says nothing about queueing here.
+  WARN("sanitizer build: RSS growth " << peak - baseline << " kB not checked");
+#else
   CHECK(peak - baseline < 4 * 1024);
+#endif
   CHECK(slowest_health < 1000ms);
   CHECK(normal_frames >= 5);
   CHECK(normal_frames_after_drops >= 1);
@@ -521,10 +526,10 @@ TEST_CASE("a live client gets close code 1001 when the daemon stops") {
 TEST_CASE("a live client that never answers the close does not hold the daemon past the grace") {
   // docs/api-conventions.md: after --shutdown-grace remaining connections are dropped.
   daemon_process d{{{"--shutdown-grace", "1"}, {}, {}}};
-  auto opts = with_header(d.token("user"));
-  opts.read = false; // never reads the close frame, so never answers it
-  ws_client silent{d.port(), opts};
-  REQUIRE(silent.accepted());
+  ws_client silent{d.port(), with_header(d.token("user"))};
+  // Once its hello is here the session has joined the feed. From then on this thread does not
+  // drive the client: the close frame waits unread in its socket and is never answered.
+  require_hello(silent);
   auto asked = steady::now();
   auto code = d.stop(SIGTERM, 15s);
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - asked);

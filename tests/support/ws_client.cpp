@@ -115,12 +115,21 @@ std::optional<std::string> ws_client::read(std::chrono::milliseconds timeout) {
 bool ws_client::send(const std::string& text) {
   if (!accepted_ || ended_)
     return false;
+  // Beast allows one write at a time: a send that timed out must finish first.
+  if (!run_until([&] { return !writing_; }, clock::now() + opts_.timeout)) {
+    error_ = "send: the previous message is still being sent";
+    return false;
+  }
   // The handler may outlive this call (a timed-out write completes during a later one).
   auto message = std::make_shared<const std::string>(text);
   auto done = std::make_shared<std::optional<beast::error_code>>();
+  writing_ = true;
   impl_->ws.text(true);
   impl_->ws.async_write(net::buffer(*message),
-                        [message, done](beast::error_code ec, std::size_t) { *done = ec; });
+                        [this, message, done](beast::error_code ec, std::size_t) {
+                          writing_ = false;
+                          *done = ec;
+                        });
   if (!run_until([&] { return done->has_value(); }, clock::now() + opts_.timeout))
     return false;
   if (**done) {
@@ -133,6 +142,10 @@ bool ws_client::send(const std::string& text) {
 void ws_client::close() {
   if (!accepted_ || ended_)
     return;
+  if (!run_until([&] { return !writing_; }, clock::now() + opts_.timeout)) {
+    ended_ = true; // a close frame cannot go out behind a stuck write: the destructor resets
+    return;
+  }
   auto done = std::make_shared<bool>(false);
   impl_->ws.async_close(websocket::close_code::normal,
                         [done](beast::error_code) { *done = true; });

@@ -92,6 +92,7 @@ private:
   std::string error_;
   std::deque<std::string> messages_;
   bool reading_ = false;
+  bool writing_ = false;
   bool ended_ = false;
   uint16_t close_code_ = 0;
   std::string close_reason_;
