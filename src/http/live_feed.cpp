@@ -22,6 +22,7 @@ void live_feed::publish_metrics(shared_frame admin_frame, shared_frame user_fram
     admin_frame_ = std::move(admin_frame);
     user_frame_ = std::move(user_frame);
     ++sequence_;
+    published_ = std::chrono::steady_clock::now();
   }
   for (const auto& s : sessions())
     s->metrics_available();
@@ -62,9 +63,11 @@ void live_feed::on_drained(std::function<void()> callback) {
   drained_ = std::move(callback);
 }
 
-shared_frame live_feed::latest(bool admin, uint64_t& sequence) const {
+shared_frame live_feed::latest(bool admin, uint64_t& sequence,
+                               std::chrono::steady_clock::time_point& published) const {
   std::lock_guard guard{mutex_};
   sequence = sequence_;
+  published = published_;
   return admin ? admin_frame_ : user_frame_;
 }
 

@@ -66,8 +66,10 @@ public:
   /// Registers a session, unless the feed is full or stopping.
   join_result join(uint64_t id, std::weak_ptr<live_subscriber> session);
   void leave(uint64_t id);
-  /// The newest metrics frame for a role and its sequence number (0 and null before the first).
-  shared_frame latest(bool admin, uint64_t& sequence) const;
+  /// The newest metrics frame for a role, its sequence number and when it was published (0
+  /// and null before the first).
+  shared_frame latest(bool admin, uint64_t& sequence,
+                      std::chrono::steady_clock::time_point& published) const;
   size_t clients() const noexcept {
     return clients_.load(std::memory_order_relaxed);
   }
@@ -85,6 +87,7 @@ private:
   std::unordered_map<uint64_t, std::weak_ptr<live_subscriber>> sessions_;
   shared_frame admin_frame_, user_frame_;
   uint64_t sequence_ = 0;
+  std::chrono::steady_clock::time_point published_{};
   bool stopping_ = false;
   std::function<void()> drained_;
   std::atomic<size_t> clients_{0};

@@ -28,7 +28,6 @@ shared_frame make_frame(std::string text) {
 live_session::live_session(net::ip::tcp::socket&& socket, std::shared_ptr<live_feed> feed,
                            bool admin, uint64_t id)
   : ws_(std::move(socket)),
-    due_timer_(ws_.get_executor()),
     stall_timer_(ws_.get_executor()),
     feed_(std::move(feed)),
     interval_(default_live_interval),
@@ -80,6 +79,7 @@ void live_session::on_accept(beast::error_code ec) {
                                               "too many live clients"};
     return close(std::move(reason));
   }
+  open_ = true;
   queue(make_frame(hello_frame(admin_, interval_, live_now_ms())));
   metrics_pending_ = true; // the latest sample at once, if there is one
   pump();
@@ -96,7 +96,6 @@ void live_session::on_read(beast::error_code ec) {
   if (ec) {
     if (ec == websocket::error::message_too_big)
       return close({websocket::close_code::too_big, "messages are limited to 4 KiB"});
-    due_timer_.cancel();
     stall_timer_.cancel();
     return; // closed by the peer, by a timeout or by us
   }
@@ -141,7 +140,9 @@ void live_session::queue(shared_frame frame) {
 }
 
 void live_session::pump() {
-  if (in_flight_ || closing_ || !joined_)
+  // Nothing before the handshake's answer has gone out (the session joins the feed earlier,
+  // so publications may already arrive).
+  if (in_flight_ || closing_ || !joined_ || !open_)
     return;
   if (!events_.empty()) {
     auto next = std::move(events_.front());
@@ -150,34 +151,20 @@ void live_session::pump() {
   }
   if (!metrics_pending_)
     return;
-  // A publication that arrives a little early (timers jitter) still goes out now: with the
-  // interval equal to the sample interval every sample is sent.
-  auto now = clock::now();
-  auto due = last_metrics_ + interval_ * 9 / 10;
-  if (now < due) {
-    if (!due_armed_) {
-      due_armed_ = true;
-      due_timer_.expires_at(last_metrics_ + interval_);
-      due_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-        self->due_armed_ = false;
-        if (!ec)
-          self->on_due();
-      });
-    }
-    return;
-  }
-  uint64_t sequence = 0;
-  auto frame = feed_->latest(admin_, sequence);
   metrics_pending_ = false;
+  uint64_t sequence = 0;
+  clock::time_point published{};
+  auto frame = feed_->latest(admin_, sequence, published);
   if (!frame || sequence == sent_sequence_)
     return;
+  // Paced by publication times, not by send times: every client gets each publication it
+  // is due for as soon as it is published. "Due" allows a tenth of the interval for jitter, so
+  // that with the interval equal to the sample interval every sample goes out.
+  if (sent_sequence_ != 0 && published < last_published_ + interval_ * 9 / 10)
+    return;
   sent_sequence_ = sequence;
-  last_metrics_ = now;
+  last_published_ = published;
   write(std::move(frame));
-}
-
-void live_session::on_due() {
-  pump();
 }
 
 void live_session::write(shared_frame frame) {
@@ -213,7 +200,6 @@ void live_session::close(websocket::close_reason reason) {
   if (closing_)
     return;
   closing_ = true;
-  due_timer_.cancel();
   pending_close_ = std::move(reason);
   close_pending_ = true;
   // One write at a time, the close frame included, and only once the handshake is done: it
@@ -231,7 +217,6 @@ void live_session::drop(const char* why) {
   spdlog::info("live session {}: client too slow ({}), disconnected", id_, why);
   closing_ = true;
   events_.clear();
-  due_timer_.cancel();
   stall_timer_.cancel();
   beast::error_code ignored;
   beast::get_lowest_layer(ws_).shutdown(net::ip::tcp::socket::shutdown_both, ignored);

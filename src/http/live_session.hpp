@@ -47,12 +47,11 @@ private:
   void on_accept(boost::beast::error_code ec);
   void read();
   void on_read(boost::beast::error_code ec);
-  /// Starts the next write if none is in flight: queued events first, then the metrics frame
-  /// once the interval since the previous one has passed.
+  /// Starts the next write if none is in flight: queued events first, then the newest metrics
+  /// frame once it was published an interval after the one sent before.
   void pump();
   void write(shared_frame frame);
   void on_write(boost::beast::error_code ec);
-  void on_due();
   void on_stall(boost::beast::error_code ec);
   void queue(shared_frame frame);
   /// Closes with `reason` once no handshake or write is in flight.
@@ -62,23 +61,24 @@ private:
   void drop(const char* why);
 
   boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
-  boost::asio::steady_timer due_timer_;
   boost::asio::steady_timer stall_timer_;
   boost::beast::flat_buffer input_;
   std::shared_ptr<live_feed> feed_;
   std::deque<shared_frame> events_;
   shared_frame in_flight_;
   std::chrono::milliseconds interval_;
-  clock::time_point last_metrics_{};
+  /// When the last metrics frame sent was published.
+  clock::time_point last_published_{};
   uint64_t sent_sequence_ = 0;
   uint64_t id_;
   bool admin_;
   bool joined_ = false;
   live_feed::join_result refused_ = live_feed::join_result::joined;
   bool metrics_pending_ = false;
-  bool due_armed_ = false;
   bool closing_ = false;
   bool accepted_ = false;
+  /// The handshake succeeded and the session is in the feed: frames may be written.
+  bool open_ = false;
   bool close_pending_ = false;
   boost::beast::websocket::close_reason pending_close_;
 };
