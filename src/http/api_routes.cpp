@@ -8,6 +8,7 @@
 #include "app/version.hpp"
 #include "http/actor_bridge.hpp"
 #include "http/dashboard_endpoint.hpp"
+#include "http/openapi_endpoint.hpp"
 #include "http/prometheus_endpoint.hpp"
 #include "model/history.hpp"
 #include "model/query_string.hpp"
@@ -196,6 +197,7 @@ std::shared_ptr<const router> make_api_router(std::shared_ptr<const api_services
   r->add("GET", api("/live"), access::user, live_without_upgrade());
   r->add("GET", "/dashboard", access::open, dashboard_page());
   r->add("GET", "/dashboard/:file", access::open, dashboard_file());
+  r->add("GET", api("/openapi.yaml"), access::open, openapi_endpoint());
   return r;
 }
 
