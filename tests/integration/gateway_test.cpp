@@ -69,19 +69,6 @@ int64_t served_count(const http_result& r) {
   return json_of(r).at("n").to_number<int64_t>();
 }
 
-uint64_t status_kb(pid_t pid, const std::string& key) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(key + ":", 0) == 0) {
-      std::istringstream fields(line.substr(key.size() + 1));
-      uint64_t kb = 0;
-      fields >> kb;
-      return kb;
-    }
-  return 0;
-}
-
 /// Runs `n` GETs of `url` at once, each on its own connection; returns the results.
 std::vector<http_result> concurrently(const std::string& url, int n,
                                       std::chrono::milliseconds stagger = 0ms) {
@@ -281,7 +268,7 @@ TEST_CASE("gateway streams large bodies both ways without holding them") {
   CHECK(chunked_upload.at("sum").to_number<uint32_t>() == sum);
   std::filesystem::remove_all(file.parent_path());
 
-  auto before = status_kb(d.pid(), "VmRSS");
+  auto before = proc_status_kb(d.pid(), "VmRSS");
   for (auto query : {"/large?mb=256", "/large?mb=256&chunked=1"}) {
     int status = 0;
     auto size = run_command("curl -s -o /dev/null -w '%{size_download}' '" + d.base_url() + query
@@ -290,7 +277,7 @@ TEST_CASE("gateway streams large bodies both ways without holding them") {
     CHECK(status == 0);
     CHECK(size == std::to_string(256u << 20));
   }
-  auto peak = status_kb(d.pid(), "VmHWM");
+  auto peak = proc_status_kb(d.pid(), "VmHWM");
   INFO("RSS before " << before << " kB, peak " << peak << " kB");
   CHECK(peak < before + 32 * 1024); // 512 MiB went through
 }

@@ -135,19 +135,6 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds lim
   return true;
 }
 
-uint64_t rss_kb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) {
-      std::istringstream fields(line.substr(6));
-      uint64_t kb = 0;
-      fields >> kb;
-      return kb;
-    }
-  return 0;
-}
-
 size_t occurrences(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (auto pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1))
@@ -465,7 +452,7 @@ TEST_CASE("clients that stop reading are dropped and the daemon's memory does no
   // the baseline. From here on a correct session holds one shared frame in flight and nothing
   // else; a session that queued what it cannot send would grow by 50 x 4 x 4.5 KB = 0.9 MB a
   // second once the kernel buffers are full (after about 6 s).
-  auto baseline = rss_kb(d.pid());
+  auto baseline = proc_status_kb(d.pid(), "VmRSS");
   REQUIRE(baseline > 0);
   uint64_t peak = baseline;
   auto log_before = occurrences(d.log(), "client too slow");
@@ -488,7 +475,7 @@ TEST_CASE("clients that stop reading are dropped and the daemon's memory does no
       }
     }
     REQUIRE(!normal.ended());
-    peak = std::max(peak, rss_kb(d.pid()));
+    peak = std::max(peak, proc_status_kb(d.pid(), "VmRSS"));
     auto asked = steady::now();
     CHECK(c.get(d.base_url() + "/health").status == 200);
     slowest_health = std::max(slowest_health, std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -93,19 +93,6 @@ std::string actions_text(const json::object& result) {
   return out;
 }
 
-uint64_t rss_kb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) {
-      std::istringstream fields(line.substr(6));
-      uint64_t kb = 0;
-      fields >> kb;
-      return kb;
-    }
-  return 0;
-}
-
 /// Rows of sqlite_stat1 (what ANALYZE leaves) in the daemon's SQLite file; -1 when the table
 /// does not exist.
 long long stat1_rows(const std::filesystem::path& db_file) {
@@ -249,7 +236,7 @@ TEST_CASE("memory_cleanup reports RSS before and after and memory does not grow"
   // Some work for the heap: history reads allocate and free.
   for (int i = 0; i < 50; ++i)
     c.get(d.base_url() + "/api/v1/performance/history?metric=memory&period=1h", {bearer(token)});
-  auto before_kb = rss_kb(d.pid());
+  auto before_kb = proc_status_kb(d.pid(), "VmRSS");
   auto run = finished_run(c, d, token, start(c, d, token,
                                              R"({"optimizations": ["memory_cleanup"],
                                                  "aggressive": true})"));
@@ -260,7 +247,7 @@ TEST_CASE("memory_cleanup reports RSS before and after and memory does not grow"
   CHECK(actions.find("malloc_trim") != std::string::npos);
   CHECK(actions.find("Cleared the built-in response cache") != std::string::npos);
   CHECK(result.at("improvements").at("memoryUsage").is_string());
-  auto after_kb = rss_kb(d.pid());
+  auto after_kb = proc_status_kb(d.pid(), "VmRSS");
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   // A sanitizer's allocator quarantines freed memory: RSS says nothing about a leak here.
   WARN("sanitizer build: RSS " << before_kb << " kB -> " << after_kb << " kB not checked");

@@ -57,6 +57,19 @@ std::string run_command(const std::string& cmd, int* status) {
   return out;
 }
 
+uint64_t proc_status_kb(pid_t pid, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(key + ":", 0) == 0) {
+      std::istringstream fields(line.substr(key.size() + 1));
+      uint64_t kb = 0;
+      fields >> kb;
+      return kb;
+    }
+  return 0;
+}
+
 std::string env_or_empty(const char* name) {
   const char* v = std::getenv(name);
   return v ? v : "";

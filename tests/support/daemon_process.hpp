@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -78,6 +79,9 @@ std::filesystem::path make_temp_dir(const std::string& prefix);
 
 /// Runs a shell command, returns its stdout (trailing newline removed) and sets `status`.
 std::string run_command(const std::string& cmd, int* status = nullptr);
+
+/// A "kB" field of /proc/PID/status ("VmRSS", "VmHWM"...), 0 if it cannot be read.
+uint64_t proc_status_kb(pid_t pid, const std::string& key);
 
 /// The environment variable, or an empty string.
 std::string env_or_empty(const char* name);
