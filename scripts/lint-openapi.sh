@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Validates docs/openapi.yaml with Redocly CLI: the OpenAPI 3.1 structure, every $ref, every
 # example against its schema, and the recommended rules, each of them an error
-# (scripts/redocly.yaml). Part of the test suite (CTest "lint: openapi").
+# (scripts/redocly.yaml). Run by hand for now, not by the suite (tests/CMakeLists.txt says why).
 #   scripts/lint-openapi.sh [TOOLS_DIR]     (default: build/tools)
 # Redocly CLI comes from the npm registry with the machine's Node.js and npm, once, into
 # TOOLS_DIR; later runs use that copy and need no network. Fails loudly when it cannot run.
