@@ -265,19 +265,7 @@ public:
                                     "--storage.tsdb.path=" + (dir_ / "data").string(),
                                     "--web.listen-address=127.0.0.1:" + std::to_string(port_),
                                     "--log.level=warn"};
-      auto log = (dir_ / "prometheus.log").string();
-      pid_ = ::fork();
-      if (pid_ == 0) {
-        int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-        std::vector<char*> argv;
-        for (auto& a : args)
-          argv.push_back(a.data());
-        argv.push_back(nullptr);
-        ::execvp(argv[0], argv.data());
-        std::_Exit(127);
-      }
+      pid_ = spawn_logged(args, dir_ / "prometheus.log");
       auto deadline = std::chrono::steady_clock::now() + 20s;
       while (std::chrono::steady_clock::now() < deadline && child_running(pid_, exit_code_)) {
         if (client_.get(base_url() + "/-/ready").status == 200)

@@ -80,6 +80,10 @@ std::filesystem::path make_temp_dir(const std::string& prefix);
 /// Runs a shell command, returns its stdout (trailing newline removed) and sets `status`.
 std::string run_command(const std::string& cmd, int* status = nullptr);
 
+/// Starts `args` (args[0] looked up in PATH) with stdout and stderr appended to `log`;
+/// returns the child's pid (the child exits 127 if it cannot run the program).
+pid_t spawn_logged(std::vector<std::string> args, const std::filesystem::path& log);
+
 /// A "kB" field of /proc/PID/status ("VmRSS", "VmHWM"...), 0 if it cannot be read.
 uint64_t proc_status_kb(pid_t pid, const std::string& key);
 
