@@ -23,11 +23,12 @@ BUILD_PACKAGES=(
 )
 
 # What the test suite talks to or checks with: servers, peers, validators of the deploy/ files
-# (promtool comes with prometheus, amtool with prometheus-alertmanager).
+# (promtool comes with prometheus, amtool with prometheus-alertmanager), and Node.js for the
+# OpenAPI linter (scripts/lint-openapi.sh).
 TEST_PACKAGES=(
   redis-server postgresql python3-aiosmtpd curl prometheus python3-prometheus-client
   prometheus-alertmanager docker-compose python3-yaml
-  chromium
+  chromium nodejs
 )
 
 PACKAGES=("${BUILD_PACKAGES[@]}")
@@ -41,6 +42,12 @@ for pkg in "${PACKAGES[@]}"; do
     missing+=("$pkg")
   fi
 done
+
+# Debian packages npm on its own; NodeSource's nodejs (which some machines carry) bundles it and
+# conflicts with Debian's npm, so npm is only asked for when there is no npm at all.
+if [ -z "$BUILD_ONLY" ] && ! command -v npm >/dev/null; then
+  missing+=(npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
