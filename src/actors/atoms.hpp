@@ -57,6 +57,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(medianest, caf::first_custom_type_id)
   CAF_ADD_ATOM(medianest, medianest, measure_atom, "measure")
   /// A type's work took longer than allowed.
   CAF_ADD_ATOM(medianest, medianest, timeout_atom, "timeout")
+  /// Whether the time-series store's writes reach the database (the failure's reason, or
+  /// empty once they do again).
+  CAF_ADD_ATOM(medianest, medianest, history_writes_atom, "hwrites")
 
 CAF_END_TYPE_ID_BLOCK(medianest)
 

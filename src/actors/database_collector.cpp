@@ -78,6 +78,7 @@ bool read_sqlite(database_collector_state& st, database_sample& out, std::string
 }
 
 std::optional<database_sample> sample_database(database_collector_state& st, std::string& error) {
+  st.session->close_if_stale();
   if (!st.session->is_open() && !st.session->open(error))
     return std::nullopt;
   database_sample out;

@@ -19,6 +19,10 @@ using metrics_hub_actor = caf::typed_actor<
   caf::reacts_to<cache_sample>, caf::reacts_to<resources_sample>, caf::reacts_to<gateway_sample>,
   /// A collector's source failed: the section is marked unavailable with the reason.
   caf::reacts_to<unavailable_atom, section_kind, std::string>,
+  /// The time-series store cannot write history (the reason), or can again (empty): while it
+  /// cannot, the database section is shown unavailable with that reason even when the
+  /// database collector still reads (a full disk refuses writes, not reads).
+  caf::reacts_to<history_writes_atom, std::string>,
   /// The latest snapshot, as /metrics shows it.
   caf::replies_to<snapshot_atom>::with<snapshot_ptr>,
   /// Adds a subscriber that receives `(snapshot_atom, snapshot_ptr)` on every publication;

@@ -35,9 +35,21 @@ void mark_unavailable(section<T>& target, std::string error) {
 
 } // namespace
 
+void carry_interval(api_sample& next, const api_sample& unpublished) {
+  next.interval_latency.merge(unpublished.interval_latency);
+  next.interval_requests += unpublished.interval_requests;
+  next.interval_errors += unpublished.interval_errors;
+}
+
 snapshot_ptr metrics_hub_state::freeze() {
   auto frozen = std::make_shared<snapshot>(current);
   frozen->timestamp = now_ms();
+  // Failing history writes make the database unavailable to the daemon, whatever its reads
+  // say; the collector's own failure (the server is down) is the more basic reason and wins.
+  if (!history_write_error.empty() && frozen->database.error.empty()) {
+    frozen->database.error = history_write_error;
+    frozen->database.updated = history_write_error_since;
+  }
   // The connection counts of other sections, as an operator reads /resources.
   if (frozen->resources.value) {
     auto& conn = frozen->resources.value->connections;
@@ -70,7 +82,11 @@ metrics_hub(metrics_hub_actor::stateful_pointer<metrics_hub_state> self,
       schedule_refresh(self);
     },
     [self](api_sample& x) {
-      replace(self->state.current.api, std::move(x));
+      auto& st = self->state;
+      if (st.api_interval_unpublished && st.current.api.value)
+        carry_interval(x, *st.current.api.value);
+      st.api_interval_unpublished = true;
+      replace(st.current.api, std::move(x));
       schedule_refresh(self);
     },
     [self](database_sample& x) {
@@ -100,6 +116,13 @@ metrics_hub(metrics_hub_actor::stateful_pointer<metrics_hub_state> self,
       }
       schedule_refresh(self);
     },
+    [self](history_writes_atom, std::string& error) {
+      auto& st = self->state;
+      if (!error.empty() && st.history_write_error.empty())
+        st.history_write_error_since = now_ms();
+      st.history_write_error = std::move(error);
+      schedule_refresh(self);
+    },
     [self](snapshot_atom) { return self->state.latest; },
     [self](caf::subscribe_atom, caf::actor& subscriber) {
       self->monitor(subscriber);
@@ -119,6 +142,7 @@ metrics_hub(metrics_hub_actor::stateful_pointer<metrics_hub_state> self,
         st.sink(st.latest);
       for (const auto& sub : st.subscribers)
         caf::anon_send(sub, snapshot_atom::value, st.latest);
+      st.api_interval_unpublished = false;
       self->delayed_send(self, st.interval, caf::tick_atom::value);
     },
   };

@@ -15,15 +15,27 @@ struct metrics_hub_state {
   static inline const char* name = "metrics_hub";
 
   snapshot current;
+  /// Why the time-series store's writes fail (empty while they succeed), and since when.
+  std::string history_write_error;
+  sys_ms history_write_error_since{};
   snapshot_ptr latest;
   std::vector<caf::actor> subscribers;
   snapshot_sink sink;
   std::chrono::milliseconds interval{1000};
   bool refresh_pending = false;
+  /// Whether the api section holds an interval the subscribers have not received yet: the
+  /// next api sample then carries it on (see carry_interval).
+  bool api_interval_unpublished = false;
 
   /// Freezes `current` into a new immutable snapshot stamped with the time.
   snapshot_ptr freeze();
 };
+
+/// Adds the per-interval part of an api sample the subscribers never saw (the requests of its
+/// interval, their durations and errors) to the next sample, which replaces it: every request
+/// reaches the time-series store once, whatever the phase of the collector's and the hub's
+/// timers (two api samples within one publication interval would otherwise lose the first).
+void carry_interval(api_sample& next, const api_sample& unpublished);
 
 /// The metrics hub: keeps the latest sample of every collector. The sink (the HTTP view) gets
 /// a fresh snapshot within ~20 ms of any new sample, so /metrics is never older than the

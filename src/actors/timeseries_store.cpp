@@ -18,17 +18,32 @@ int64_t unix_now() {
 }
 
 void stash(timeseries_store_state& st, std::vector<rollup_row> rows) {
-  for (auto& r : rows) {
-    auto key = std::make_tuple(r.metric, r.resolution, r.start);
-    st.unsent[std::move(key)] = std::move(r);
+  auto dropped = st.unsent.add(std::move(rows));
+  if (dropped > 0 && !st.drops_logged) {
+    // Once per outage; /metrics keeps the running count.
+    st.drops_logged = true;
+    spdlog::error("time-series store: the database has been unavailable for longer than {} "
+                  "buffered roll-up rows last: dropping the oldest ({} so far)",
+                  st.unsent.capacity(), st.unsent.dropped());
   }
-  while (st.unsent.size() > max_unsent) {
-    // Drop the oldest bucket: the map is ordered by metric first, so search the minimum start.
-    auto oldest = std::min_element(st.unsent.begin(), st.unsent.end(), [](auto& a, auto& b) {
-      return std::get<2>(a.first) < std::get<2>(b.first);
-    });
-    st.unsent.erase(oldest);
+}
+
+/// Tells the hub whether history reaches the database, so that /metrics shows it.
+void report_writes(self_ptr self, const std::string& error) {
+  auto& st = self->state;
+  if (error.empty()) {
+    if (st.writes_failing)
+      self->send(st.hub, history_writes_atom::value, std::string{});
+    st.writes_failing = false;
+    st.drops_logged = false;
+    return;
   }
+  st.writes_failing = true;
+  auto reason = "history writes failing (" + std::to_string(st.unsent.size())
+                + " roll-up rows buffered in memory, at most " + std::to_string(max_unsent);
+  if (st.unsent.dropped() > 0)
+    reason += ", " + std::to_string(st.unsent.dropped()) + " oldest dropped";
+  self->send(st.hub, history_writes_atom::value, reason + "): " + error);
 }
 
 /// Sends everything unsent in one batch; `done(ok)` runs when SQL answered.
@@ -39,30 +54,25 @@ void write_unsent(self_ptr self, Done done) {
     done(true);
     return;
   }
-  rollup_rows batch;
-  batch.reserve(st.unsent.size());
-  for (const auto& [key, row] : st.unsent)
-    batch.push_back(row);
+  auto batch = st.unsent.batch();
   st.write_in_flight = true;
   self->request(st.db, std::chrono::seconds(30), caf::put_atom::value, batch)
     .then(
       [self, batch, done](uint64_t) mutable {
         auto& st = self->state;
         st.write_in_flight = false;
-        // Forget what was written, unless a newer version of the bucket arrived meanwhile.
-        for (const auto& row : batch) {
-          auto it = st.unsent.find(std::make_tuple(row.metric, row.resolution, row.start));
-          if (it != st.unsent.end() && it->second.count == row.count && it->second.sum == row.sum)
-            st.unsent.erase(it);
-        }
+        st.unsent.written(batch);
         st.health.succeeded();
+        report_writes(self, {});
         done(true);
       },
       [self, done](const caf::error& err) mutable {
         auto& st = self->state;
         st.write_in_flight = false;
-        st.health.failed("cannot write roll-ups (" + std::to_string(st.unsent.size())
-                         + " buffered): " + from_caf_error(err).message);
+        auto message = from_caf_error(err).message;
+        // The reason without the growing row count: logged once, not once per new bucket.
+        st.health.failed("cannot write roll-ups, buffering them: " + message);
+        report_writes(self, message);
         done(false);
       });
 }
@@ -82,15 +92,11 @@ rollup_rows pending_for(const timeseries_store_state& st, const std::string& met
                         int64_t resolution) {
   auto rows = st.buffer.pending(metric, resolution);
   // Buckets taken from the buffer but not yet written count too (memory wins).
-  for (auto it = st.unsent.lower_bound(std::make_tuple(metric, resolution, INT64_MIN));
-       it != st.unsent.end() && std::get<0>(it->first) == metric
-       && std::get<1>(it->first) == resolution;
-       ++it) {
-    bool newer_in_buffer = std::any_of(rows.begin(), rows.end(), [&](const rollup_row& r) {
-      return r.start == it->second.start;
-    });
+  for (auto& row : st.unsent.rows_of(metric, resolution)) {
+    bool newer_in_buffer = std::any_of(rows.begin(), rows.end(),
+                                       [&](const rollup_row& r) { return r.start == row.start; });
     if (!newer_in_buffer)
-      rows.push_back(it->second);
+      rows.push_back(std::move(row));
   }
   std::sort(rows.begin(), rows.end(),
             [](const rollup_row& a, const rollup_row& b) { return a.start < b.start; });
@@ -149,28 +155,41 @@ timeseries_store(timeseries_store_actor::stateful_pointer<timeseries_store_state
   st.flush_interval = flush_interval;
   st.cache_ttl = cache_ttl;
   st.health = source_health{"time-series store", flush_interval};
-  // Continue the buckets that were open when the daemon stopped, then start listening.
+  // Listen at once, and continue the buckets that were open when the daemon stopped before
+  // ingesting anything.
+  self->send(st.hub, caf::subscribe_atom::value, caf::actor_cast<caf::actor>(self));
+  auto start_ingesting = [self] {
+    auto& st = self->state;
+    st.restored = true;
+    for (const auto& snap : st.early)
+      st.buffer.ingest(*snap);
+    st.early.clear();
+  };
   self->request(st.db, std::chrono::seconds(30), load_atom::value)
     .then(
-      [self](const rollup_rows& rows) {
+      [self, start_ingesting](const rollup_rows& rows) {
         auto now = unix_now();
         for (const auto& row : rows)
           self->state.buffer.restore(row, now);
         if (!rows.empty())
           spdlog::info("time-series store: continued {} open bucket(s) from the database",
                        rows.size());
-        self->send(self->state.hub, caf::subscribe_atom::value, caf::actor_cast<caf::actor>(self));
+        start_ingesting();
       },
-      [self](const caf::error& err) {
+      [self, start_ingesting](const caf::error& err) {
         spdlog::warn("time-series store: cannot load open buckets: {}",
                      from_caf_error(err).message);
-        self->send(self->state.hub, caf::subscribe_atom::value, caf::actor_cast<caf::actor>(self));
+        start_ingesting();
       });
   self->delayed_send(self, flush_interval, caf::tick_atom::value);
   return {
     [self](snapshot_atom, const snapshot_ptr& snap) {
-      self->state.latest = snap;
-      self->state.buffer.ingest(*snap);
+      auto& st = self->state;
+      st.latest = snap;
+      if (st.restored)
+        st.buffer.ingest(*snap);
+      else
+        st.early.push_back(snap); // at most the load's 30 s of snapshots
     },
     [self](history_atom, history_query& q) -> caf::result<std::string> {
       auto rp = self->make_response_promise<std::string>();

@@ -1,14 +1,16 @@
 #pragma once
 
-#include <map>
 #include <unordered_map>
-#include <tuple>
 
 #include "actors/interfaces.hpp"
 #include "actors/series_buffer.hpp"
 #include "actors/source_health.hpp"
+#include "actors/unsent_rollups.hpp"
 
 namespace medianest {
+
+/// Rows kept for a database that is down: about a day of 1m/5m/1h buckets for 20 series.
+inline constexpr size_t max_unsent = 100'000;
 
 struct timeseries_store_state {
   static inline const char* name = "timeseries_store";
@@ -16,8 +18,17 @@ struct timeseries_store_state {
   series_buffer buffer;
   /// Rows taken from the buffer and not yet confirmed written, by bucket: what a crash or
   /// a database outage could lose. Bounded by `max_unsent`; the oldest are dropped first.
-  std::map<std::tuple<std::string, int64_t, int64_t>, rollup_row> unsent;
+  unsent_rollups unsent{max_unsent};
   bool write_in_flight = false;
+  /// Whether the open buckets of the previous run are back in the buffer; the snapshots that
+  /// arrive before wait in `early` (the store subscribes at once: a request served in the
+  /// daemon's first moments is history too).
+  bool restored = false;
+  std::vector<snapshot_ptr> early;
+  /// Whether the last write failed (the hub shows the database section unavailable then).
+  bool writes_failing = false;
+  /// Whether dropping buffered rows was logged during the current outage.
+  bool drops_logged = false;
   snapshot_ptr latest;
   /// History queries being answered, by cache key, with everyone waiting for the answer:
   /// identical concurrent queries cost one database read.
@@ -37,9 +48,6 @@ struct timeseries_store_state {
   /// The recentOptimizations of /summary, as the optimization supervisor last sent them.
   boost::json::array recent_optimizations;
 };
-
-/// Rows kept for a database that is down: about a day of 1m/5m/1h buckets for 20 series.
-inline constexpr size_t max_unsent = 100'000;
 
 /// The time-series store actor.
 timeseries_store_actor::behavior_type

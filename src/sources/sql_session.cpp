@@ -2,7 +2,6 @@
 
 #include <cctype>
 
-#include <soci/postgresql/soci-postgresql.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
 namespace medianest::sources {
@@ -83,9 +82,13 @@ bool sql_session::open(std::string& error) {
       // Long history reads go through the OS page cache without a read() per page.
       session_ << "PRAGMA mmap_size=268435456";
     } else {
-      session_.open(*soci::factory_postgresql(), target_.connect);
+      // Loaded by name (libsoci_postgresql.so.4.0, and libpq with it) only when configured:
+      // linked, libpq and its TLS/Kerberos/LDAP libraries cost ~4 MB of resident memory in
+      // every daemon, also those on SQLite (docs/benchmarks.md, "Overhead").
+      session_.open("postgresql", target_.connect);
     }
     open_ = true;
+    last_used_ = std::chrono::steady_clock::now();
     return true;
   } catch (const std::exception& e) {
     error = one_line(e.what());
@@ -107,11 +110,25 @@ void sql_session::close() noexcept {
   open_ = false;
 }
 
+void sql_session::close_if_stale() noexcept {
+  if (!open_ || !is_postgresql())
+    return;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_used_ < idle_check_after)
+    return;
+  // SOCI pings PostgreSQL with an empty statement (and never throws from is_connected): a
+  // connection whose server went away while it sat idle fails here, not in the caller's query.
+  if (!session_.is_connected())
+    close();
+  last_used_ = now;
+}
+
 bool sql_session::execute(std::string_view sql, std::string& error) {
   return run(sql, [&](soci::session& s) { s << std::string{sql}; }, error);
 }
 
 void sql_session::account(std::string_view sql, std::chrono::steady_clock::duration took) noexcept {
+  last_used_ = std::chrono::steady_clock::now();
   auto us = static_cast<uint64_t>(
     std::chrono::duration_cast<std::chrono::microseconds>(took).count());
   switch (classify_statement(sql)) {

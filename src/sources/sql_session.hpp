@@ -42,6 +42,13 @@ public:
   bool is_open() const noexcept;
   void close() noexcept;
 
+  /// A PostgreSQL connection idle for `idle_check_after` or longer is pinged before it is used
+  /// again; one the server no longer answers (it restarted, or ended the session) is closed,
+  /// so that the caller's next open() reconnects instead of failing its first statement after
+  /// an outage. Costs one round trip per use after idleness; SQLite: nothing.
+  void close_if_stale() noexcept;
+  static constexpr std::chrono::seconds idle_check_after{1};
+
   const database_target& target() const noexcept {
     return target_;
   }
@@ -84,6 +91,8 @@ private:
   std::chrono::microseconds slow_threshold_;
   soci::session session_;
   bool open_ = false;
+  /// When the connection last did something (opened, or ran a statement).
+  std::chrono::steady_clock::time_point last_used_{};
   sql_usage usage_;
 };
 

@@ -149,6 +149,7 @@ bool migrate(sql_session& db, std::string& error) {
 }
 
 bool ensure_schema(sql_session& db, bool& migrated, std::string& error) {
+  db.close_if_stale();
   if (!db.is_open()) {
     migrated = false;
     if (!db.open(error))

@@ -15,8 +15,9 @@ inline constexpr int schema_version = 3;
 /// Creates or upgrades the schema (versioned migrations recorded in schema_migrations).
 bool migrate(sql_session& db, std::string& error);
 
-/// Opens the session if needed and migrates once per connection (`migrated` tracks it): what
-/// every SQL-owning actor does before each use, so that it reconnects after an outage.
+/// Opens the session if needed (again when an idle PostgreSQL connection no longer answers)
+/// and migrates once per connection (`migrated` tracks it): what every SQL-owning actor does
+/// before each use, so that it reconnects after an outage.
 bool ensure_schema(sql_session& db, bool& migrated, std::string& error);
 
 /// Writes roll-ups in one transaction: an insert, or an update of the same bucket.

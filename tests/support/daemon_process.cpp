@@ -63,6 +63,7 @@ pid_t spawn_logged(std::vector<std::string> args, const std::filesystem::path& l
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
+    ::close_range(3, ~0U, 0);
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(a.data());
@@ -97,7 +98,7 @@ daemon_process::daemon_process(options opts) : env_(std::move(opts.env)) {
     data_dir_ = make_temp_dir("medianest-test");
     owns_data_dir_ = true;
   }
-  log_file_ = data_dir_ / "daemon.log";
+  log_file_ = opts.log_file.empty() ? data_dir_ / "daemon.log" : opts.log_file;
   for (int attempt = 0; attempt < 3; ++attempt) {
     port_ = free_port();
     std::vector<std::string> args{MEDIANEST_BINARY, "serve", "--listen",
@@ -109,6 +110,9 @@ daemon_process::daemon_process(options opts) : env_(std::move(opts.env)) {
       int fd = ::open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(fd, 2);
       ::dup2(fd, 1);
+      // Nothing of the test (its servers' listeners, its clients' connections) lives on in
+      // the daemon.
+      ::close_range(3, ~0U, 0);
       for (const auto& [k, v] : env_)
         ::setenv(k.c_str(), v.c_str(), 1);
       std::vector<char*> argv;

@@ -20,6 +20,9 @@ public:
     std::map<std::string, std::string> env;
     /// Reuse a data directory (restart tests); empty: a new temporary one.
     std::filesystem::path data_dir;
+    /// Where stdout and stderr go; empty: `daemon.log` in the data directory (a test that
+    /// fills the data directory's filesystem keeps the log elsewhere).
+    std::filesystem::path log_file;
   };
 
   explicit daemon_process(options opts = {});

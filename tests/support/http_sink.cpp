@@ -27,7 +27,9 @@ std::string http_sink::url(const std::string& path) const {
 void http_sink::start() {
   if (running_)
     return;
-  listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  // Close-on-exec: a daemon forked later must not hold the listener open, or stop() would
+  // leave the port accepting connections nobody answers instead of refusing them.
+  listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
@@ -55,7 +57,7 @@ void http_sink::serve() {
     pollfd p{listener_, POLLIN, 0};
     if (::poll(&p, 1, 50) <= 0)
       continue;
-    int fd = ::accept(listener_, nullptr, nullptr);
+    int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd >= 0) {
       handle(fd);
       ::close(fd);

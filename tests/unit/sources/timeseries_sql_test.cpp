@@ -796,3 +796,43 @@ TIMESERIES_TEST("read_summary_data averages the last day and the day before from
                 summary_data_windows)
 
 } // namespace
+
+TEST_CASE("ensure_schema reconnects a connection the server ended while it sat idle",
+          "[postgres]") {
+  postgres_database database;
+  sql_session db{database.target()};
+  bool migrated = false;
+  std::string error;
+  REQUIRE(ts::ensure_schema(db, migrated, error));
+  auto backend = scalar(db, "SELECT pg_backend_pid()");
+  // What a server restart does to every connection: the server side goes away.
+  {
+    sql_session admin{database.target()};
+    REQUIRE(admin.open(error));
+    CHECK(scalar(admin, "SELECT count(*) FROM pg_stat_activity WHERE pid = "
+                          + std::to_string(backend))
+          == 1);
+    REQUIRE(admin.execute("SELECT pg_terminate_backend(" + std::to_string(backend) + ")", error));
+  }
+  std::this_thread::sleep_for(sql_session::idle_check_after + std::chrono::milliseconds(100));
+  // The first statement after the outage succeeds, on a new connection.
+  INFO(error);
+  REQUIRE(ts::ensure_schema(db, migrated, error));
+  CHECK(scalar(db, "SELECT pg_backend_pid()") != backend);
+  CHECK(scalar(db, "SELECT count(*) FROM rollups") == 0);
+}
+
+TEST_CASE("a PostgreSQL connection in use is not pinged before each statement", "[postgres]") {
+  postgres_database database;
+  sql_session db{database.target()};
+  bool migrated = false;
+  std::string error;
+  REQUIRE(ts::ensure_schema(db, migrated, error));
+  auto backend = scalar(db, "SELECT pg_backend_pid()");
+  db.take_usage();
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(ts::ensure_schema(db, migrated, error));
+  CHECK(scalar(db, "SELECT pg_backend_pid()") == backend);
+  // Only the one statement above ran: the recently used connection was trusted as it is.
+  CHECK(db.take_usage().queries == 1);
+}
