@@ -4,10 +4,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 namespace medianest {
@@ -18,8 +18,15 @@ constexpr size_t min_secret_size = 32;
 
 std::string random_hex(size_t bytes) {
   std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
-    return {};
+  size_t filled = 0;
+  while (filled < bytes) { // the kernel's CSPRNG; blocks only before it is seeded at boot
+    ssize_t got = ::getrandom(raw.data() + filled, bytes - filled, 0);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      return {};
+    filled += static_cast<size_t>(got);
+  }
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;
   for (unsigned char c : raw) {

@@ -6,9 +6,7 @@
 #include <boost/json/parse.hpp>
 #include "model/json.hpp"
 #include <boost/json/value.hpp>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include "model/sha256.hpp"
 
 namespace medianest::http {
 
@@ -19,16 +17,6 @@ constexpr std::string_view b64url_alphabet =
 
 /// Tokens larger than this are refused before any parsing.
 constexpr size_t max_token_size = 8192;
-
-using digest = std::array<unsigned char, 32>;
-
-digest hmac_sha256(std::string_view key, std::string_view data) {
-  digest out{};
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &len);
-  return out;
-}
 
 caf::error unauthorized(std::string reason) {
   return to_caf_error({errc::unauthorized, std::move(reason), {}, std::nullopt});
@@ -46,7 +34,10 @@ caf::expected<boost::json::object> decode_json_segment(std::string_view segment,
   return std::move(value.as_object());
 }
 
-/// A numeric claim as whole seconds, if present and numeric.
+/// A numeric claim as whole seconds, if present and numeric. Values past int64's range
+/// saturate: converting such a double is undefined behaviour (fuzz/jwt_fuzz.cpp found
+/// "exp":18446744073709551655), and a huge exp or nbf means "never" either way, so a far
+/// future nbf is still refused rather than ignored.
 std::optional<int64_t> numeric_claim(const boost::json::object& payload, std::string_view key) {
   auto it = payload.find(key);
   if (it == payload.end())
@@ -54,10 +45,17 @@ std::optional<int64_t> numeric_claim(const boost::json::object& payload, std::st
   const auto& v = it->value();
   if (v.is_int64())
     return v.as_int64();
-  if (v.is_uint64() && v.as_uint64() <= static_cast<uint64_t>(INT64_MAX))
-    return static_cast<int64_t>(v.as_uint64());
-  if (v.is_double())
-    return static_cast<int64_t>(v.as_double());
+  if (v.is_uint64()) // Boost.JSON makes a uint64 only of what int64 cannot hold
+    return v.as_uint64() <= static_cast<uint64_t>(INT64_MAX) ? static_cast<int64_t>(v.as_uint64())
+                                                            : INT64_MAX;
+  if (v.is_double()) {
+    auto d = v.as_double();
+    if (d >= 0x1p63)
+      return INT64_MAX;
+    if (d < -0x1p63)
+      return INT64_MIN;
+    return static_cast<int64_t>(d);
+  }
   return std::nullopt;
 }
 
@@ -169,7 +167,9 @@ caf::expected<claims> jwt_verifier::verify_uncached(std::string_view token, int6
   if (!base64url_decode(token.substr(dot2 + 1), signature) || signature.size() != 32)
     return unauthorized("token signature is malformed");
   auto expected_sig = hmac_sha256(secret_, token.substr(0, dot2));
-  if (CRYPTO_memcmp(expected_sig.data(), signature.data(), expected_sig.size()) != 0)
+  if (!constant_time_equal(expected_sig.data(),
+                           reinterpret_cast<const unsigned char*>(signature.data()),
+                           expected_sig.size()))
     return unauthorized("token signature does not verify");
   auto payload = decode_json_segment(token.substr(dot1 + 1, dot2 - dot1 - 1), "token payload");
   if (!payload)

@@ -1,6 +1,6 @@
 #include "model/cache_policy.hpp"
 
-#include <openssl/sha.h>
+#include "model/sha256.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -129,8 +129,7 @@ std::string cache_key(std::string_view method, std::string_view target,
     key.append(" shared");
     return key;
   }
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(credential.data()), credential.size(), digest);
+  const auto digest = sha256_of(credential);
   static constexpr char hex[] = "0123456789abcdef";
   key.append(" user=");
   for (auto byte : digest) {

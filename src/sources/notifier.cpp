@@ -1,7 +1,5 @@
 #include "sources/notifier.hpp"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -14,6 +12,7 @@
 #include "app/version.hpp"
 #include "model/json.hpp"
 #include "model/time.hpp"
+#include "sources/curl_library.hpp"
 
 namespace medianest::sources {
 
@@ -293,31 +292,30 @@ std::uint64_t unique_token() {
 
 // -- libcurl ------------------------------------------------------------------------------------
 
-void ensure_curl_initialized() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-/// A libcurl easy handle and its header lists, initialising libcurl on first use.
+/// A libcurl easy handle and its header lists; libcurl is loaded on first use.
 struct easy_handle {
-  CURL* handle = (ensure_curl_initialized(), curl_easy_init());
+  std::string load_error;
+  const curl_library* lib = load_curl(load_error);
+  CURL* handle = lib != nullptr ? lib->easy_init() : nullptr;
   curl_slist* list = nullptr;
   curl_slist* list2 = nullptr;
   ~easy_handle() {
+    if (lib == nullptr)
+      return;
     if (handle)
-      curl_easy_cleanup(handle);
-    curl_slist_free_all(list);
-    curl_slist_free_all(list2);
+      lib->easy_cleanup(handle);
+    lib->slist_free_all(list);
+    lib->slist_free_all(list2);
   }
 };
 
-/// True (with `result` filled in) when no easy handle could be had: retryable, since that is
-/// an allocation failure, not a configuration error.
+/// True (with `result` filled in) when no easy handle could be had: a missing libcurl is not
+/// worth retrying; a failed curl_easy_init is an allocation failure, which is.
 bool no_handle(const easy_handle& easy, delivery_result& result) {
   if (easy.handle)
     return false;
-  result.retryable = true;
-  result.error = "curl_easy_init failed";
+  result.retryable = easy.lib != nullptr;
+  result.error = easy.lib != nullptr ? "curl_easy_init failed" : easy.load_error;
   return true;
 }
 
@@ -348,21 +346,21 @@ long clamp_ms(milliseconds ms) {
   return static_cast<long>(std::clamp<milliseconds::rep>(ms.count(), 1, 24L * 3600 * 1000));
 }
 
-void restrict_protocols(CURL* curl, const char* protocols, long mask) {
+void restrict_protocols(const curl_library& lib, CURL* curl, const char* protocols, long mask) {
 #if LIBCURL_VERSION_NUM >= 0x075500  // 7.85.0: CURLOPT_PROTOCOLS_STR
   (void)mask;
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, protocols);
-  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, protocols);
+  lib.easy_setopt(curl, CURLOPT_PROTOCOLS_STR, protocols);
+  lib.easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, protocols);
 #else
   (void)protocols;
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS, mask);
-  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS, mask);
+  lib.easy_setopt(curl, CURLOPT_PROTOCOLS, mask);
+  lib.easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS, mask);
 #endif
 }
 
 /// The message of a failed transfer: libcurl's detailed text when it wrote one.
-std::string transport_error(CURLcode code, const char* errbuf) {
-  std::string message = errbuf[0] != '\0' ? std::string(errbuf) : curl_easy_strerror(code);
+std::string transport_error(const curl_library& lib, CURLcode code, const char* errbuf) {
+  std::string message = errbuf[0] != '\0' ? std::string(errbuf) : lib.easy_strerror(code);
   while (!message.empty() && (message.back() == '\n' || message.back() == '\r'))
     message.pop_back();
   return message;
@@ -537,36 +535,37 @@ delivery_result post_json(const std::string& url, const std::string& body,
   if (no_handle(easy, result))
     return result;
   CURL* curl = easy.handle;
+  const curl_library& lib = *easy.lib;
   char errbuf[CURL_ERROR_SIZE] = {};
   std::string response;
-  easy.list = curl_slist_append(easy.list, "Content-Type: application/json");
-  easy.list = curl_slist_append(easy.list, "Expect:");  // no 100-continue round trip
+  easy.list = lib.slist_append(easy.list, "Content-Type: application/json");
+  easy.list = lib.slist_append(easy.list, "Expect:");  // no 100-continue round trip
   const std::string agent = user_agent();
 
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  restrict_protocols(curl, "http,https", CURLPROTO_HTTP | CURLPROTO_HTTPS);
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(curl, CURLOPT_POST, 1L);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, easy.list);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, agent.c_str());
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, clamp_ms(connect_timeout));
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, clamp_ms(timeout));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+  lib.easy_setopt(curl, CURLOPT_URL, url.c_str());
+  lib.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  restrict_protocols(lib, curl, "http,https", CURLPROTO_HTTP | CURLPROTO_HTTPS);
+  lib.easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  lib.easy_setopt(curl, CURLOPT_POST, 1L);
+  lib.easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+  lib.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  lib.easy_setopt(curl, CURLOPT_HTTPHEADER, easy.list);
+  lib.easy_setopt(curl, CURLOPT_USERAGENT, agent.c_str());
+  lib.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, clamp_ms(connect_timeout));
+  lib.easy_setopt(curl, CURLOPT_TIMEOUT_MS, clamp_ms(timeout));
+  lib.easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+  lib.easy_setopt(curl, CURLOPT_WRITEDATA, &response);
+  lib.easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 
-  const CURLcode code = curl_easy_perform(curl);
+  const CURLcode code = lib.easy_perform(curl);
   long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  lib.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   result.duration_ms = elapsed_ms(start);
 
   if (code != CURLE_OK) {
     result.status = status;
     result.retryable = !permanent_transport_error(code);
-    result.error = transport_error(code, errbuf);
+    result.error = transport_error(lib, code, errbuf);
     return result;
   }
   result.status = status;
@@ -598,36 +597,37 @@ delivery_result send_email(const std::string& smtp_url, const std::string& from,
   if (no_handle(easy, result))
     return result;
   CURL* curl = easy.handle;
+  const curl_library& lib = *easy.lib;
   char errbuf[CURL_ERROR_SIZE] = {};
   const std::string mail_from = "<" + bare_address(from) + ">";
   for (const std::string& recipient : to)
-    easy.list = curl_slist_append(easy.list, ("<" + bare_address(recipient) + ">").c_str());
+    easy.list = lib.slist_append(easy.list, ("<" + bare_address(recipient) + ">").c_str());
   upload_source source{&message};
 
-  curl_easy_setopt(curl, CURLOPT_URL, smtp_url.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  restrict_protocols(curl, "smtp,smtps", CURLPROTO_SMTP | CURLPROTO_SMTPS);
-  curl_easy_setopt(curl, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
-  curl_easy_setopt(curl, CURLOPT_MAIL_FROM, mail_from.c_str());
-  curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, easy.list);
-  curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
-  curl_easy_setopt(curl, CURLOPT_READDATA, &source);
-  curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size()));
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, clamp_ms(timeout));
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, clamp_ms(timeout));
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+  lib.easy_setopt(curl, CURLOPT_URL, smtp_url.c_str());
+  lib.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  restrict_protocols(lib, curl, "smtp,smtps", CURLPROTO_SMTP | CURLPROTO_SMTPS);
+  lib.easy_setopt(curl, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
+  lib.easy_setopt(curl, CURLOPT_MAIL_FROM, mail_from.c_str());
+  lib.easy_setopt(curl, CURLOPT_MAIL_RCPT, easy.list);
+  lib.easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+  lib.easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
+  lib.easy_setopt(curl, CURLOPT_READDATA, &source);
+  lib.easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size()));
+  lib.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, clamp_ms(timeout));
+  lib.easy_setopt(curl, CURLOPT_TIMEOUT_MS, clamp_ms(timeout));
+  lib.easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 
-  const CURLcode code = curl_easy_perform(curl);
+  const CURLcode code = lib.easy_perform(curl);
   long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  lib.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   result.duration_ms = elapsed_ms(start);
   result.status = status;
   if (code == CURLE_OK) {
     result.ok = true;
     return result;
   }
-  result.error = transport_error(code, errbuf);
+  result.error = transport_error(lib, code, errbuf);
   if (status >= 500 && status < 600)
     result.retryable = false;
   else if (status >= 400 && status < 500)

@@ -180,3 +180,25 @@ TEST_CASE("a token verified by one verifier is not trusted by another with a dif
   REQUIRE(first.verify(token, now));
   CHECK(code_of(second.verify(token, now)) == errc::unauthorized);
 }
+
+// Found by fuzz/jwt_fuzz.cpp: a double past int64's range was cast to int64_t (undefined
+// behaviour), and a uint64 nbf past INT64_MAX was ignored.
+TEST_CASE("exp and nbf past int64's range mean never, they do not overflow or vanish") {
+  jwt_verifier verifier{secret};
+  for (auto exp : {"18446744073709551655", "1e300", "9223372036854775808"}) {
+    INFO("exp " << exp);
+    auto r = verifier.verify(sign(R"({"alg":"HS256"})",
+                                  std::string{R"({"role":"user","exp":)"} + exp + "}"),
+                             now);
+    REQUIRE(r);
+    CHECK(r->expires_at == INT64_MAX);
+  }
+  CHECK(code_of(verifier.verify(sign(R"({"alg":"HS256"})", R"({"role":"user","exp":-1e300})"), now))
+        == errc::unauthorized);
+  for (auto nbf : {"18446744073709551615", "1e300"}) {
+    INFO("nbf " << nbf);
+    auto token = sign(R"({"alg":"HS256"})", R"({"role":"user","exp":)" + std::to_string(now + 60)
+                                               + R"(,"nbf":)" + nbf + "}");
+    CHECK(code_of(verifier.verify(token, now)) == errc::unauthorized);
+  }
+}
