@@ -23,12 +23,15 @@ BUILD_PACKAGES=(
 )
 
 # What the test suite talks to or checks with: servers, peers, validators of the deploy/ files
-# (promtool comes with prometheus, amtool with prometheus-alertmanager), and Node.js for the
-# OpenAPI linter (scripts/lint-openapi.sh).
+# (promtool comes with prometheus, amtool with prometheus-alertmanager), Node.js for the
+# OpenAPI linter (scripts/lint-openapi.sh), and clang with libFuzzer and the sanitizer runtimes
+# for scripts/fuzz.sh (llvm-14 for llvm-symbolizer; libssl-dev for the JWT target's reference
+# HMAC).
 TEST_PACKAGES=(
   redis-server postgresql python3-aiosmtpd curl prometheus python3-prometheus-client
   prometheus-alertmanager docker-compose python3-yaml
   chromium nodejs
+  clang-14 libclang-rt-14-dev llvm-14 libssl-dev
 )
 
 PACKAGES=("${BUILD_PACKAGES[@]}")

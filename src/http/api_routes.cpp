@@ -13,8 +13,6 @@
 #include "model/history.hpp"
 #include "model/query_string.hpp"
 
-#include <cerrno>
-#include <cstdlib>
 #include "model/time.hpp"
 
 namespace medianest::http {
@@ -77,28 +75,6 @@ handler summary(std::shared_ptr<const api_services> services) {
   };
 }
 
-/// A non-negative integer query parameter, or the default; an api_error for anything else.
-std::variant<int64_t, api_error> int_param(std::string_view query, std::string_view name,
-                                           int64_t fallback, int64_t max) {
-  std::vector<std::pair<std::string, std::string>> params;
-  std::string bad_key;
-  if (!parse_query_string(query, params, &bad_key))
-    return validation_error(bad_key.empty() ? "query" : bad_key, "invalid percent-encoding");
-  int64_t out = fallback;
-  for (const auto& [key, value] : params) {
-    if (key != name)
-      return validation_error(key, "unknown parameter '" + key + "'");
-    char* end = nullptr;
-    errno = 0;
-    auto n = std::strtoll(value.c_str(), &end, 10);
-    if (value.empty() || *end != '\0' || errno != 0 || n < 0 || n > max)
-      return validation_error(key, std::string{name} + " must be an integer from 0 to "
-                                     + std::to_string(max));
-    out = n;
-  }
-  return out;
-}
-
 handler alert_config_get(std::shared_ptr<const api_services> services) {
   return [services](request_context, responder done) {
     ask_json(*services->system, services->alerts, std::chrono::seconds(5), std::move(done),
@@ -116,7 +92,7 @@ handler alert_config_put(std::shared_ptr<const api_services> services) {
 /// GET /alerts/events?limit=N: the alert log, newest first.
 handler alert_log(std::shared_ptr<const api_services> services) {
   return [services](request_context ctx, responder done) {
-    auto limit = int_param(ctx.request.query, "limit", 100, 1000);
+    auto limit = parse_int_param(ctx.request.query, "limit", 100, 1000);
     if (auto* err = std::get_if<api_error>(&limit))
       return done(http_response::error(*err));
     ask_json(*services->system, services->alerts_db, std::chrono::seconds(10), std::move(done),
@@ -128,7 +104,7 @@ handler alert_log(std::shared_ptr<const api_services> services) {
 /// GET /alerts/deliveries?limit=N: every notification attempt, newest first.
 handler delivery_log(std::shared_ptr<const api_services> services) {
   return [services](request_context ctx, responder done) {
-    auto limit = int_param(ctx.request.query, "limit", 100, 1000);
+    auto limit = parse_int_param(ctx.request.query, "limit", 100, 1000);
     if (auto* err = std::get_if<api_error>(&limit))
       return done(http_response::error(*err));
     ask_json(*services->system, services->alerts_db, std::chrono::seconds(10), std::move(done),
@@ -156,7 +132,7 @@ handler optimize_status(std::shared_ptr<const api_services> services) {
 /// GET /optimize?limit=N: the newest runs first.
 handler optimize_list(std::shared_ptr<const api_services> services) {
   return [services](request_context ctx, responder done) {
-    auto limit = int_param(ctx.request.query, "limit", 20, 100);
+    auto limit = parse_int_param(ctx.request.query, "limit", 20, 100);
     if (auto* err = std::get_if<api_error>(&limit))
       return done(http_response::error(*err));
     ask_json(*services->system, services->optimizer, std::chrono::seconds(10), std::move(done),

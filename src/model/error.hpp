@@ -7,6 +7,7 @@
 
 #include <boost/json/object.hpp>
 #include <caf/error.hpp>
+#include <caf/make_message.hpp> // CAF_ERROR_CODE_ENUM below calls make_message
 #include <caf/message.hpp>
 
 namespace medianest {

@@ -662,12 +662,14 @@ void render_extras(writer& w, const prometheus_extras& extras) {
         continue;
       ls.clear();
       bool ok = true;
-      for (const auto& [k, v] : p.labels) {
+      for (const auto& kv : p.labels) {
+        // Not a structured binding: clang before 16 cannot capture one in the lambda.
+        const auto& k = kv.first;
         ok = valid_label_name(k) && k != "le" && k != "quantile"
              && std::none_of(ls.begin(), ls.end(), [&](const label& l) { return l.name == k; });
         if (!ok)
           break;
-        ls.push_back({k, v});
+        ls.push_back({k, kv.second});
       }
       if (ok)
         w.sample_with("", ls, p.value);

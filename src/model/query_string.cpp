@@ -1,5 +1,8 @@
 #include "model/query_string.hpp"
 
+#include <algorithm>
+#include <charconv>
+
 namespace medianest {
 
 namespace {
@@ -62,6 +65,30 @@ bool parse_query_string(std::string_view query,
     out.emplace_back(std::move(key), std::move(value));
   }
   return true;
+}
+
+std::variant<int64_t, api_error> parse_int_param(std::string_view query, std::string_view name,
+                                                 int64_t fallback, int64_t max) {
+  std::vector<std::pair<std::string, std::string>> params;
+  std::string bad_key;
+  if (!parse_query_string(query, params, &bad_key))
+    return validation_error(bad_key.empty() ? "query" : bad_key, "invalid percent-encoding");
+  int64_t out = fallback;
+  for (const auto& [key, value] : params) {
+    if (key != name)
+      return validation_error(key, "unknown parameter '" + key + "'");
+    // Digits only: strtoll skips spaces and a sign, and stops at a decoded NUL ("%00" was 0).
+    int64_t n = -1;
+    bool digits = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
+      return c >= '0' && c <= '9';
+    });
+    if (!digits || std::from_chars(value.data(), value.data() + value.size(), n).ec != std::errc{}
+        || n > max)
+      return validation_error(key, std::string{name} + " must be an integer from 0 to "
+                                     + std::to_string(max));
+    out = n;
+  }
+  return out;
 }
 
 } // namespace medianest
