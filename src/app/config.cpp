@@ -110,6 +110,41 @@ std::string parse_retention(std::string_view v, retention_policy& out) {
   return {};
 }
 
+} // namespace
+
+std::string parse_auth_fail_limit(std::string_view v, rate_limit_config& out) {
+  if (v == "off" || v == "0") {
+    out.limit = 0;
+    return {};
+  }
+  auto bad = [&] {
+    return "expected FAILURES/SECONDS[:LOCKOUT_SECONDS] with 1 to 1000000 failures and 1 to "
+           "86400 seconds, e.g. 10/60:300, or off; got '"
+           + std::string{v} + "'";
+  };
+  auto slash = v.find('/');
+  if (slash == std::string_view::npos)
+    return bad();
+  auto colon = v.find(':', slash);
+  auto window_text = v.substr(slash + 1, colon == std::string_view::npos ? colon : colon - slash - 1);
+  uint64_t limit = 0, window = 0, lockout = 0;
+  if (!parse_number(v.substr(0, slash), limit) || !parse_number(window_text, window)
+      || (colon != std::string_view::npos && !parse_number(v.substr(colon + 1), lockout)))
+    return bad();
+  if (colon == std::string_view::npos)
+    lockout = window;
+  if (limit == 0 || limit > 1'000'000 || window == 0 || window > 86400 || lockout == 0
+      || lockout > 86400)
+    return bad();
+  out.limit = static_cast<uint32_t>(limit);
+  out.window = std::chrono::seconds(window);
+  out.lockout = std::chrono::seconds(lockout);
+  out.burst = 0;
+  return {};
+}
+
+namespace {
+
 std::vector<option_spec> serve_options() {
   return {
     {"listen", "HOST:PORT", "address and port to serve HTTP on (port 0 picks a free one)",
@@ -281,6 +316,14 @@ std::vector<option_spec> serve_options() {
      [](std::string_view v, cli_outcome& o) {
        return set_positive(v, "max-connections", 1'000'000,
                            [&](uint64_t n) { o.serve.max_connections = n; });
+     }},
+    {"auth-fail-limit", "N/SECONDS[:LOCKOUT]",
+     "N failed authentications (a bad, expired or forged token) from one client address within "
+     "SECONDS lock it out for LOCKOUT seconds (default: SECONDS): its requests with credentials "
+     "then get 429 RATE_LIMITED; off disables",
+     "10/60",
+     [](std::string_view v, cli_outcome& o) {
+       return parse_auth_fail_limit(v, o.serve.auth_failures);
      }},
     {"header-timeout", "SECONDS", "time a client has to send a whole request once it started",
      "10",

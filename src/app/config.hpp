@@ -46,6 +46,10 @@ struct serve_config {
   unsigned http_threads = 2;
   unsigned actor_threads = 2;
   size_t max_connections = 1024;
+  /// Failed authentications per client address before it is locked out (--auth-fail-limit):
+  /// `limit` per `window`, locked out for `lockout`; limit 0 turns the limit off.
+  rate_limit_config auth_failures{10, std::chrono::seconds{60}, 0, 50'000,
+                                  std::chrono::seconds{60}};
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds shutdown_grace{5'000};
@@ -118,6 +122,10 @@ std::optional<database_target> parse_database_url(std::string_view url, std::str
 /// Turns a postgresql://[user[:password]@][host][:port][/dbname][?key=value&...] URL into a
 /// libpq keyword/value connection string (SOCI mangles URIs); other text is returned as is.
 std::string postgres_conninfo(std::string_view url);
+
+/// Parses an --auth-fail-limit value: FAILURES/SECONDS[:LOCKOUT_SECONDS] (the lockout defaults
+/// to the window) or "off". Returns an error message, empty on success.
+std::string parse_auth_fail_limit(std::string_view text, rate_limit_config& out);
 
 /// Parses a --redis value; nullopt and `error` set when it is not understood.
 std::optional<redis_target> parse_redis_url(std::string_view url, std::string& error);

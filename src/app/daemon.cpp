@@ -59,6 +59,7 @@ http::server_config server_config_of(const serve_config& cfg) {
   out.port = cfg.port;
   out.threads = cfg.http_threads;
   out.max_connections = cfg.max_connections;
+  out.auth_failures = cfg.auth_failures;
   out.header_timeout = cfg.header_timeout;
   out.idle_timeout = cfg.idle_timeout;
   out.shutdown_grace = cfg.shutdown_grace;

@@ -107,6 +107,17 @@ void http_session::shutdown() {
   });
 }
 
+void http_session::close_silent() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] {
+    if (self->spoke_)
+      return; // its first bytes came in the meantime: let it be served
+    spdlog::debug("connection {} closed: silent since it opened, its slot went to a new one",
+                  self->id_);
+    beast::error_code ignored;
+    self->stream_.socket().close(ignored);
+  });
+}
+
 void http_session::wait_for_request() {
   busy_ = false;
   if (stopping_ || state_->stopping.load())
@@ -118,6 +129,10 @@ void http_session::wait_for_request() {
                                                    beast::error_code ec, std::size_t n) {
     if (ec)
       return self->fail_read(ec);
+    if (!self->spoke_) {
+      self->spoke_ = true;
+      self->state_->spoke(self->id_);
+    }
     self->buffer_.commit(n);
     self->read_header();
   });
@@ -152,6 +167,11 @@ void http_session::on_header(beast::error_code ec) {
   if (ec)
     return fail_read(ec);
   method_ = std::string{parser_->get().method_string()};
+  // RFC 9112 §6.3: a request whose Transfer-Encoding does not end in chunked has no length the
+  // server can trust; Beast would read it as bodiless and the body as the next request
+  // (smuggling, here or upstream). 400 and close.
+  if (!parser_->chunked() && parser_->get().count(bhttp::field::transfer_encoding) > 0)
+    return fail_read(bhttp::error::bad_transfer_encoding);
   if (!parser_->is_done()
       && boost::algorithm::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
     static const std::string continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -266,11 +286,19 @@ void http_session::dispatch(request_type&& req) {
   route_ = match.found->name;
   if (state_->live && r.path == state_->live_path && beast::websocket::is_upgrade(req))
     return upgrade_to_live(std::move(req), r);
-  auto auth = authorize(*state_->verifier, bearer_token(r.header("Authorization")),
-                        match.found->access, unix_now());
+  // Only a request that carries a credential to a route that verifies it can be a guess: that
+  // is what the failed-authentication limit counts and, once the address is locked out, refuses.
+  auto authorization = r.header("Authorization");
+  bool presents_credential = match.found->access != access::open && !authorization.empty();
+  if (presents_credential && refuse_locked_out())
+    return;
+  auto auth = authorize(*state_->verifier, bearer_token(authorization), match.found->access,
+                        unix_now());
   if (!auth) {
     auto err = from_caf_error(auth.error());
     spdlog::debug("auth refused cid={} route={}: {}", correlation_id_, *route_, err.message);
+    if (presents_credential && err.code == errc::unauthorized)
+      count_auth_failure();
     if (err.code == errc::unauthorized)
       err.message = "a valid bearer token is required";
     auto res = http_response::error(err);
@@ -297,14 +325,22 @@ void http_session::dispatch(request_type&& req) {
 }
 
 void http_session::upgrade_to_live(request_type&& req, const http_request& r) {
-  auto token = bearer_token(r.header("Authorization"));
+  auto authorization = r.header("Authorization");
+  auto token = bearer_token(authorization);
   std::vector<std::pair<std::string, std::string>> params;
   if (token.empty() && parse_query_string(r.query, params))
     for (const auto& [key, value] : params)
       if (key == "token")
         token = value; // `params` outlives the use below
+  bool presents_credential = !authorization.empty() || !token.empty();
+  if (presents_credential && refuse_locked_out())
+    return;
   auto auth = authorize(*state_->verifier, token, access::user, unix_now());
   if (!auth) {
+    spdlog::debug("auth refused cid={} route={}: {}", correlation_id_, *route_,
+                  from_caf_error(auth.error()).message);
+    if (presents_credential)
+      count_auth_failure();
     auto res = http_response::error(
       {errc::unauthorized, "a valid token is required (Authorization: Bearer, or ?token=)", {},
        std::nullopt});
@@ -323,6 +359,26 @@ void http_session::upgrade_to_live(request_type&& req, const http_request& r) {
   auto session = std::make_shared<live_session>(stream_.release_socket(), state_->live,
                                                 auth->role == role::admin, id_);
   session->run(std::move(req));
+}
+
+bool http_session::refuse_locked_out() {
+  auto refusal = state_->auth_failures->refusal(remote_address(), clock::now());
+  if (!refusal)
+    return false;
+  spdlog::debug("auth refused cid={} route={}: address locked out after failed authentications",
+                correlation_id_, *route_);
+  complete(http_response::error(*refusal));
+  return true;
+}
+
+void http_session::count_auth_failure() {
+  auto& guard = *state_->auth_failures;
+  if (!guard.record_failure(remote_address(), clock::now()))
+    return;
+  const auto& cfg = guard.config();
+  spdlog::warn("client {} locked out for {} s after {} failed authentications within {} s: its "
+               "requests with credentials get 429 until then",
+               remote_address(), cfg.lockout.count(), cfg.limit, cfg.window.count());
 }
 
 void http_session::complete(http_response res) {
@@ -353,6 +409,10 @@ void http_session::write(http_response res, bool close) {
   response_.body() = std::move(res.body);
   response_.keep_alive(!close);
   response_.prepare_payload();
+  // A response to HEAD has no body (RFC 9110 §9.3.2): bytes after its header would be read as
+  // the start of the next response on a kept-alive connection. The length stays announced.
+  if (method_ == "HEAD")
+    response_.body().clear();
   set_deadline(write_timeout);
   bhttp::async_write(stream_.socket(), response_,
                      [self = shared_from_this(), close](beast::error_code ec, std::size_t) {

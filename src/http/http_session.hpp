@@ -34,6 +34,10 @@ public:
   /// Finishes the request in flight, if any, then closes. Thread-safe.
   void shutdown();
 
+  /// Closes a connection that has not sent a byte yet, to make room for a new one at the
+  /// connection cap (server_state::enter). Thread-safe.
+  void close_silent();
+
 private:
   friend class proxy_exchange;
   using clock = std::chrono::steady_clock;
@@ -58,6 +62,11 @@ private:
   /// A WebSocket upgrade of the live feed's path: authenticates (header or ?token=), checks
   /// the Origin, then hands the socket to a live_session and ends this session.
   void upgrade_to_live(request_type&& req, const http_request& r);
+  /// When this connection's address is locked out for failed authentications (auth_guard):
+  /// answers 429 RATE_LIMITED and returns true.
+  bool refuse_locked_out();
+  /// Counts a failed authentication of this connection's address; logs the lockout it starts.
+  void count_auth_failure();
   void complete(http_response res);
   void send_and_close(const api_error& err);
   void write(http_response res, bool close);
@@ -83,6 +92,8 @@ private:
   uint64_t id_;
   size_t worker_;
   bool registered_ = false;
+  /// Whether the client has sent a byte yet (until then it may be closed at the cap).
+  bool spoke_ = false;
   bool busy_ = false;
   bool stopping_ = false;
   // -- the request in flight -------------------------------------------------

@@ -25,12 +25,32 @@ using tcp = net::ip::tcp;
 // -- server_state -------------------------------------------------------------
 
 bool server_state::enter(uint64_t id, const std::shared_ptr<http_session>& session) {
-  std::lock_guard guard{mtx_};
-  if (sessions_.size() >= config.max_connections)
-    return false;
-  sessions_.emplace(id, session);
-  active_.store(sessions_.size(), std::memory_order_relaxed);
+  auto now = std::chrono::steady_clock::now();
+  std::shared_ptr<http_session> displaced;
+  {
+    std::lock_guard guard{mtx_};
+    if (sessions_.size() >= config.max_connections) {
+      auto oldest = silent_.begin();
+      if (oldest == silent_.end() || now - oldest->second < silent_grace)
+        return false;
+      if (auto it = sessions_.find(oldest->first); it != sessions_.end()) {
+        displaced = it->second.lock();
+        sessions_.erase(it);
+      }
+      silent_.erase(oldest);
+    }
+    sessions_.emplace(id, session);
+    silent_.emplace(id, now);
+    active_.store(sessions_.size(), std::memory_order_relaxed);
+  }
+  if (displaced)
+    displaced->close_silent();
   return true;
+}
+
+void server_state::spoke(uint64_t id) {
+  std::lock_guard guard{mtx_};
+  silent_.erase(id);
 }
 
 void server_state::leave(uint64_t id) {
@@ -38,6 +58,7 @@ void server_state::leave(uint64_t id) {
   {
     std::lock_guard guard{mtx_};
     sessions_.erase(id);
+    silent_.erase(id);
     active_.store(sessions_.size(), std::memory_order_relaxed);
     drained = sessions_.empty() && stopping.load() && (!live || live->clients() == 0);
   }
@@ -94,6 +115,7 @@ struct http_server::impl {
       accept_retry(control),
       state(std::make_shared<server_state>()) {
     state->config = std::move(cfg);
+    state->auth_failures = std::make_unique<auth_guard>(state->config.auth_failures);
     for (size_t i = 1; i < workers.size(); ++i)
       idle_guards.emplace_back(workers[i]->get_executor());
   }

@@ -10,6 +10,7 @@
 #include "app/config.hpp"
 #include "http/types.hpp"
 #include "model/gateway_config.hpp"
+#include "model/rate_limiter.hpp"
 #include "model/request_record.hpp"
 
 namespace spdlog {
@@ -38,6 +39,9 @@ struct server_config {
   std::chrono::milliseconds idle_timeout{60'000};
   /// Time in-flight requests get to finish on shutdown.
   std::chrono::milliseconds shutdown_grace{5'000};
+  /// Failed authentications per client address (--auth-fail-limit): `limit` failures per
+  /// `window` lock the address out for `lockout` (429 RATE_LIMITED); limit 0 turns it off.
+  rate_limit_config auth_failures{10, std::chrono::seconds{60}, 0, 50'000, std::chrono::seconds{60}};
 };
 
 /// Called on an asio thread after each response has been written; must not block.

@@ -8,10 +8,40 @@ namespace medianest {
 
 namespace {
 
+/// The length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms, no surrogates,
+/// nothing past U+10FFFF) that starts `s` at `i`, whose first byte is >= 0x80; 0 if malformed.
+size_t utf8_sequence(boost::json::string_view s, size_t i) noexcept {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  auto c = byte(i);
+  size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+  if (len == 0 || i + len > s.size())
+    return 0;
+  for (size_t k = 1; k < len; ++k)
+    if ((byte(i + k) & 0xC0) != 0x80)
+      return 0;
+  auto second = byte(i + 1);
+  if ((c == 0xE0 && second < 0xA0) || (c == 0xED && second > 0x9F) || (c == 0xF0 && second < 0x90)
+      || (c == 0xF4 && second > 0x8F))
+    return 0;
+  return len;
+}
+
 void append_string(std::string& out, boost::json::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   out += '"';
-  for (unsigned char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      // Text that came from a request (a query value echoed in an error, a path segment) may be
+      // any bytes: a malformed sequence becomes U+FFFD so that the document stays valid JSON.
+      if (auto len = utf8_sequence(s, i)) {
+        out.append(s.data() + i, len);
+        i += len - 1;
+      } else {
+        out += "\\ufffd";
+      }
+      continue;
+    }
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;

@@ -23,6 +23,10 @@ struct rate_limit_config {
   uint32_t burst = 0;
   /// The most buckets kept at once; a value of 0 counts as 1.
   size_t max_clients = 100000;
+  /// 0: a client out of tokens gets single tokens back as they refill (the gateway's limits).
+  /// Otherwise a client that spends its last token is then refused outright for this long, and
+  /// starts again with a full bucket afterwards (the failed-authentication limit).
+  std::chrono::seconds lockout{0};
 };
 
 /// The outcome of one request, with the values of the rate-limit response headers.
@@ -36,7 +40,10 @@ struct rate_decision {
   /// `X-RateLimit-Reset` as delta seconds: time until the bucket is full again (rounded up).
   int64_t reset_seconds = 0;
   /// `Retry-After` when refused: seconds until one token is available (rounded up, >= 1); 0 when allowed.
+  /// During a lockout: seconds until it ends.
   int64_t retry_after_seconds = 0;
+  /// With a lockout configured: this check spent the client's last token and started the lockout.
+  bool locked_out = false;
 };
 
 /// Token buckets per client key (a token subject or an address).
@@ -47,6 +54,11 @@ struct rate_decision {
 /// Memory is bounded: at most `max_clients` buckets are kept; when full, the least recently used bucket
 /// is evicted. An evicted client is forgotten and so starts again with a full bucket when it returns
 /// (keep `max_clients` above the number of clients active within one window for exact limiting).
+/// Buckets that have refilled completely (and are not locked out) hold nothing a fresh bucket would
+/// not: they expire, and are dropped from the least recently used end when a new client arrives.
+///
+/// With `lockout`, a client that spends its last token is refused for the lockout's length whatever
+/// the refill would give back, then starts with a full bucket (N failures per window → blocked).
 ///
 /// A time point earlier than the last one seen for a bucket refills nothing (and does not rewind it).
 ///
@@ -61,6 +73,10 @@ public:
   /// Refills the client's bucket up to `now`, then consumes one token if one is available.
   /// When limiting is off, returns allowed with limit 0 and keeps no state.
   rate_decision check(std::string_view client, clock::time_point now);
+
+  /// Seconds (rounded up) until the client's lockout ends; 0 when it is not locked out or unknown.
+  /// Consumes nothing and keeps no state for an unknown client.
+  int64_t locked_for(std::string_view client, clock::time_point now) const;
 
   /// The number of buckets held.
   size_t clients() const noexcept;
@@ -79,6 +95,8 @@ private:
     std::string key;
     double tokens;
     clock::time_point last;
+    /// The end of the bucket's lockout; the epoch when none was started.
+    clock::time_point locked_until{};
   };
   using lru_list = std::list<bucket>;
 
@@ -87,8 +105,10 @@ private:
   lru_list::iterator find_or_insert(std::string_view client, clock::time_point now);
   lru_list::iterator insert(std::string_view client, clock::time_point now);
   void refill(bucket& b, clock::time_point now) const noexcept;
+  /// Whether the bucket would be full at `now` and holds no lockout: it can be forgotten.
+  bool expired(const bucket& b, clock::time_point now) const noexcept;
   int64_t seconds_for(double tokens) const noexcept;
-  rate_decision decide(bucket& b) const noexcept;
+  rate_decision decide(bucket& b, clock::time_point now) const noexcept;
   void evict_to(size_t count);
 
   rate_limit_config cfg_;
@@ -108,6 +128,9 @@ public:
   /// As `rate_limiter::check`, locking only the client's shard.
   rate_decision check(std::string_view client, clock::time_point now);
 
+  /// As `rate_limiter::locked_for`, locking only the client's shard.
+  int64_t locked_for(std::string_view client, clock::time_point now) const;
+
   /// The number of buckets held across all shards (locks each shard in turn).
   size_t clients() const;
 
@@ -122,7 +145,7 @@ private:
   };
 
   static rate_limit_config per_shard(rate_limit_config cfg, size_t shards) noexcept;
-  shard& shard_for(std::string_view client) noexcept;
+  shard& shard_for(std::string_view client) const noexcept;
 
   std::vector<std::unique_ptr<shard>> shards_;
 };

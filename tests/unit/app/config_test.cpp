@@ -186,3 +186,35 @@ TEST_CASE("prometheus-public is a switch that the environment can set too") {
   CHECK_THAT(help.text, Catch::Contains("--prometheus-public "));
   CHECK_THAT(help.text, Catch::Contains("MEDIANEST_PROMETHEUS_PUBLIC"));
 }
+
+TEST_CASE("auth-fail-limit takes failures per window with an optional lockout or off") {
+  auto defaults = parse({}).serve.auth_failures;
+  CHECK(defaults.limit == 10);
+  CHECK(defaults.window == std::chrono::seconds(60));
+  CHECK(defaults.lockout == std::chrono::seconds(60));
+  auto flag = parse({"--auth-fail-limit", "5/30"}).serve.auth_failures;
+  CHECK(flag.limit == 5);
+  CHECK(flag.window == std::chrono::seconds(30));
+  CHECK(flag.lockout == std::chrono::seconds(30)); // the window when not given
+  auto lockout = parse({"--auth-fail-limit=20/60:900"}).serve.auth_failures;
+  CHECK(lockout.limit == 20);
+  CHECK(lockout.lockout == std::chrono::seconds(900));
+  CHECK(parse({"--auth-fail-limit", "off"}).serve.auth_failures.limit == 0);
+  auto env = parse({}, {{"MEDIANEST_AUTH_FAIL_LIMIT", "3/2:4"}}).serve.auth_failures;
+  CHECK(env.limit == 3);
+  CHECK(env.window == std::chrono::seconds(2));
+  CHECK(env.lockout == std::chrono::seconds(4));
+  CHECK(parse({"--auth-fail-limit", "7/7"}, {{"MEDIANEST_AUTH_FAIL_LIMIT", "3/2"}})
+          .serve.auth_failures.limit
+        == 7);
+  for (auto bad : {"10", "0/60", "10/0", "10/60:0", "-1/60", "10/60:x", "ten/60", "10/60/5",
+                   "10/90000", ""}) {
+    INFO(bad);
+    auto out = parse({"--auth-fail-limit", bad});
+    CHECK(out.cmd == command::error);
+    CHECK_THAT(out.text, Catch::Contains("FAILURES/SECONDS"));
+  }
+  auto help = parse({"--help"});
+  CHECK_THAT(help.text, Catch::Contains("--auth-fail-limit N/SECONDS[:LOCKOUT]"));
+  CHECK_THAT(help.text, Catch::Contains("MEDIANEST_AUTH_FAIL_LIMIT"));
+}

@@ -315,3 +315,86 @@ TEST_CASE("sharded_rate_limiter is consistent under concurrent checks", "[rate_l
   CHECK(total <= int64_t(keys) * per_key_max);
   CHECK(total >= int64_t(keys) * (limit + burst));
 }
+
+// -- lockout (the failed-authentication limit) ------------------------------------------------
+
+namespace {
+
+rate_limit_config lockout_config(uint32_t limit, std::chrono::seconds window,
+                                 std::chrono::seconds lockout, size_t max_clients = 100000) {
+  return rate_limit_config{limit, window, 0, max_clients, lockout};
+}
+
+} // namespace
+
+TEST_CASE("rate_limiter lockout refuses for the whole lockout once the last token is spent",
+          "[rate_limiter]") {
+  rate_limiter rl(lockout_config(3, 60s, 120s));
+  CHECK_FALSE(rl.check("mallory", t0).locked_out);
+  CHECK_FALSE(rl.check("mallory", t0 + 1s).locked_out);
+  auto third = rl.check("mallory", t0 + 2s);
+  CHECK(third.allowed); // the third failure still counts...
+  CHECK(third.locked_out); // ...and starts the lockout
+  CHECK(rl.locked_for("mallory", t0 + 2s) == 120);
+  // Refill would give a token back after 20 s; the lockout holds for 120 s regardless.
+  auto during = rl.check("mallory", t0 + 62s);
+  CHECK_FALSE(during.allowed);
+  CHECK_FALSE(during.locked_out);
+  CHECK(during.retry_after_seconds == 60);
+  CHECK(rl.locked_for("mallory", t0 + 62s) == 60);
+  CHECK(rl.locked_for("mallory", t0 + 121500ms) == 1); // rounded up
+  CHECK(rl.locked_for("mallory", t0 + 122s) == 0);
+  // Afterwards the client starts over with a full bucket.
+  auto after = rl.check("mallory", t0 + 122s);
+  CHECK(after.allowed);
+  CHECK(after.remaining == 2);
+  CHECK_FALSE(rl.check("mallory", t0 + 122s).locked_out);
+  CHECK(rl.check("mallory", t0 + 122s).locked_out);
+}
+
+TEST_CASE("rate_limiter lockout counts failures within the window only", "[rate_limiter]") {
+  rate_limiter rl(lockout_config(3, 60s, 60s));
+  // One failure every 30 s never empties the bucket (one token back every 20 s).
+  for (int i = 0; i < 20; ++i) {
+    auto d = rl.check("slow", t0 + std::chrono::seconds(30 * i));
+    REQUIRE(d.allowed);
+    REQUIRE_FALSE(d.locked_out);
+  }
+  CHECK(rl.locked_for("slow", t0 + 600s) == 0);
+}
+
+TEST_CASE("rate_limiter locked_for keeps no state for unknown clients", "[rate_limiter]") {
+  rate_limiter rl(lockout_config(2, 60s, 60s));
+  CHECK(rl.locked_for("nobody", t0) == 0);
+  CHECK(rl.clients() == 0);
+  rl.check("a", t0);
+  rl.check("a", t0);
+  CHECK(rl.locked_for("a", t0) == 60);
+  CHECK(rl.locked_for("b", t0) == 0);
+  CHECK(rl.clients() == 1);
+}
+
+TEST_CASE("rate_limiter forgets refilled buckets and ended lockouts when new clients come",
+          "[rate_limiter]") {
+  rate_limiter rl(lockout_config(2, 10s, 10s));
+  rl.check("refilled", t0);                  // one token spent, full again after 5 s
+  rl.check("locked", t0);
+  rl.check("locked", t0);                    // locked until t0 + 10 s
+  rl.check("recent", t0 + 20s);              // both earlier ones have expired by now
+  CHECK(rl.clients() == 1);
+  CHECK(rl.locked_for("locked", t0 + 20s) == 0);
+  // A lockout still running is never forgotten to make room by expiry.
+  rl.check("x", t0 + 30s);
+  rl.check("x", t0 + 30s);
+  rl.check("y", t0 + 31s);
+  CHECK(rl.locked_for("x", t0 + 31s) == 9);
+}
+
+TEST_CASE("sharded_rate_limiter lockout is per client", "[rate_limiter]") {
+  sharded_rate_limiter rl(lockout_config(2, 60s, 30s));
+  rl.check("10.0.0.1", t0);
+  CHECK(rl.check("10.0.0.1", t0).locked_out);
+  CHECK(rl.locked_for("10.0.0.1", t0 + 1s) == 29);
+  CHECK(rl.locked_for("10.0.0.2", t0 + 1s) == 0);
+  CHECK(rl.check("10.0.0.2", t0 + 1s).allowed);
+}
