@@ -86,6 +86,9 @@ bool sql_session::open(std::string& error) {
       // linked, libpq and its TLS/Kerberos/LDAP libraries cost ~4 MB of resident memory in
       // every daemon, also those on SQLite (docs/benchmarks.md, "Overhead").
       session_.open("postgresql", target_.connect);
+      // libpq prints NOTICEs ("relation ... already exists, skipping" from every
+      // CREATE TABLE IF NOT EXISTS) straight to stderr, past our logger.
+      session_ << "SET client_min_messages TO WARNING";
     }
     open_ = true;
     last_used_ = std::chrono::steady_clock::now();
