@@ -279,7 +279,12 @@ TEST_CASE("gateway streams large bodies both ways without holding them") {
   }
   auto peak = proc_status_kb(d.pid(), "VmHWM");
   INFO("RSS before " << before << " kB, peak " << peak << " kB");
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // A sanitizer's allocator quarantines freed buffers (up to 256 MB): RSS says nothing here.
+  WARN("sanitizer build: RSS growth " << peak - before << " kB not checked");
+#else
   CHECK(peak < before + 32 * 1024); // 512 MiB went through
+#endif
 }
 
 TEST_CASE("gateway answers 502 when the upstream refuses and 504 when it does not answer") {
