@@ -43,12 +43,12 @@ PEERS=()
 
 # kill_tree PID: SIGTERM to PID, then SIGKILL to whatever of its tree is left after 5 s.
 kill_tree() {
-  local root=$1 pids=() todo=("$1") p
-  while [ ${#todo[@]} -gt 0 ]; do
-    p=${todo[0]}
-    todo=("${todo[@]:1}")
+  local root=$1 pids=() pending=("$1") p
+  while [ ${#pending[@]} -gt 0 ]; do
+    p=${pending[0]}
+    pending=("${pending[@]:1}")
     pids+=("$p")
-    for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do todo+=("$c"); done
+    for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do pending+=("$c"); done
   done
   kill -TERM "$root" 2>/dev/null || true
   for _ in $(seq 1 50); do

@@ -56,11 +56,11 @@ def children_map():
 
 
 def tree(root, kids):
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
+    out, pending = [], [root]
+    while pending:
+        pid = pending.pop()
         out.append(pid)
-        todo.extend(kids.get(pid, []))
+        pending.extend(kids.get(pid, []))
     return out
 
 

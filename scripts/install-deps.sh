@@ -29,7 +29,7 @@ BUILD_PACKAGES=(
 # HMAC).
 TEST_PACKAGES=(
   redis-server postgresql python3-aiosmtpd curl prometheus python3-prometheus-client
-  prometheus-alertmanager docker-compose python3-yaml
+  prometheus-alertmanager docker-compose python3-yaml sqlite3 systemd
   chromium nodejs
   clang-14 libclang-rt-14-dev llvm-14 libssl-dev
 )
