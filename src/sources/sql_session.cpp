@@ -1,6 +1,8 @@
 #include "sources/sql_session.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <thread>
 
 #include <soci/sqlite3/soci-sqlite3.h>
 
@@ -65,6 +67,30 @@ double row_double(const soci::row& row, std::size_t column) {
   }
 }
 
+namespace {
+
+/// Switching a new SQLite file to WAL needs its exclusive lock, and SQLite answers "database
+/// is locked" at once, past its busy handler, when another connection opening at the same
+/// moment holds a shared lock (the daemon's writer, reader and alert connections all open at
+/// start-up). Those connections only hold it for a moment, so retry up to the busy timeout.
+void enable_wal(soci::session& session, std::chrono::milliseconds busy_timeout) {
+  using namespace std::chrono_literals;
+  auto deadline = std::chrono::steady_clock::now() + busy_timeout;
+  for (auto pause = 1ms;; pause = std::min<std::chrono::milliseconds>(pause * 2, 100ms)) {
+    try {
+      session << "PRAGMA journal_mode=WAL";
+      return;
+    } catch (const soci::sqlite3_soci_error& e) {
+      bool busy = e.result() == SQLITE_BUSY || e.result() == SQLITE_LOCKED;
+      if (!busy || std::chrono::steady_clock::now() + pause > deadline)
+        throw;
+    }
+    std::this_thread::sleep_for(pause);
+  }
+}
+
+} // namespace
+
 sql_session::sql_session(database_target target, std::chrono::milliseconds slow_threshold)
   : target_(std::move(target)), slow_threshold_(slow_threshold) {
   // nop
@@ -76,7 +102,7 @@ bool sql_session::open(std::string& error) {
   try {
     if (target_.backend == database_target::kind::sqlite) {
       session_.open(*soci::factory_sqlite3(), "db=" + target_.connect + " timeout=5");
-      session_ << "PRAGMA journal_mode=WAL";
+      enable_wal(session_, std::chrono::seconds{5});
       session_ << "PRAGMA synchronous=NORMAL";
       session_ << "PRAGMA foreign_keys=ON";
       // Long history reads go through the OS page cache without a read() per page.
