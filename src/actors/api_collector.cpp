@@ -3,6 +3,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/aligned_tick.hpp"
+
 namespace medianest {
 
 int64_t steady_now_ms() noexcept {
@@ -28,7 +30,7 @@ api_collector(collector_actor::stateful_pointer<api_collector_state> self, metri
         st.window.add(record);
       auto open = st.connections ? st.connections() : 0;
       self->send(st.hub, st.window.sample(steady_now_ms(), open));
-      self->delayed_send(self, st.interval, caf::tick_atom::value);
+      self->delayed_send(self, delay_to_boundary(st.interval, st.interval), caf::tick_atom::value);
     },
   };
 }

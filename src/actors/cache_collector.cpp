@@ -20,7 +20,7 @@ void sample_redis(collector_actor::stateful_pointer<cache_collector_state> self)
   auto fail = [&] {
     st.probe.reset();
     self->send(st.hub, unavailable_atom::value, section_kind::cache, "redis: " + error);
-    self->delayed_send(self, st.health.failed("redis: " + error), caf::tick_atom::value);
+    schedule_tick(self, st.health, st.health.failed("redis: " + error));
   };
   if (!st.redis->connected() && !st.redis->connect(error))
     return fail();
@@ -35,7 +35,7 @@ void sample_redis(collector_actor::stateful_pointer<cache_collector_state> self)
   auto sample = st.probe.update(info);
   sample.connected_clients = info.connected_clients;
   self->send(st.hub, std::move(sample));
-  self->delayed_send(self, st.health.succeeded(), caf::tick_atom::value);
+  schedule_tick(self, st.health, st.health.succeeded());
 }
 
 void sample_builtin(collector_actor::stateful_pointer<cache_collector_state> self) {
@@ -47,13 +47,13 @@ void sample_builtin(collector_actor::stateful_pointer<cache_collector_state> sel
         auto counters = st.gateway_cache ? own + st.gateway_cache() : own;
         self->send(st.hub, builtin_cache_sample(counters, st.previous));
         st.previous = counters;
-        self->delayed_send(self, st.health.succeeded(), caf::tick_atom::value);
+        schedule_tick(self, st.health, st.health.succeeded());
       },
       [self](const caf::error& err) {
         auto& st = self->state;
         auto reason = "built-in cache: " + caf::to_string(err);
         self->send(st.hub, unavailable_atom::value, section_kind::cache, reason);
-        self->delayed_send(self, st.health.failed(reason), caf::tick_atom::value);
+        schedule_tick(self, st.health, st.health.failed(reason));
       });
 }
 

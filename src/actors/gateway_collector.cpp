@@ -3,6 +3,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/aligned_tick.hpp"
+
 namespace medianest {
 
 collector_actor::behavior_type
@@ -18,7 +20,7 @@ gateway_collector(collector_actor::stateful_pointer<gateway_collector_state> sel
     [self](caf::tick_atom) {
       auto& st = self->state;
       self->send(st.hub, st.read());
-      self->delayed_send(self, st.interval, caf::tick_atom::value);
+      self->delayed_send(self, delay_to_boundary(st.interval, st.interval), caf::tick_atom::value);
     },
   };
 }

@@ -6,6 +6,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/aligned_tick.hpp"
+
 namespace medianest {
 
 namespace {
@@ -21,6 +23,10 @@ void replace(section<T>& target, T&& value) {
 
 void schedule_refresh(metrics_hub_actor::stateful_pointer<metrics_hub_state> self) {
   if (self->state.refresh_pending)
+    return;
+  // Samples of the collectors' common boundary arrive just before the tick, which publishes
+  // them: a refresh of its own would publish (and wake the hub) once more for nothing.
+  if (self->state.next_tick - std::chrono::steady_clock::now() <= 3 * refresh_delay)
     return;
   self->state.refresh_pending = true;
   self->delayed_send(self, refresh_delay, caf::publish_atom::value);
@@ -143,7 +149,9 @@ metrics_hub(metrics_hub_actor::stateful_pointer<metrics_hub_state> self,
       for (const auto& sub : st.subscribers)
         caf::anon_send(sub, snapshot_atom::value, st.latest);
       st.api_interval_unpublished = false;
-      self->delayed_send(self, st.interval, caf::tick_atom::value);
+      auto delay = delay_to_boundary(st.interval, st.interval, hub_tick_offset(st.interval));
+      st.next_tick = std::chrono::steady_clock::now() + delay;
+      self->delayed_send(self, delay, caf::tick_atom::value);
     },
   };
 }

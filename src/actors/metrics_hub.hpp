@@ -23,6 +23,8 @@ struct metrics_hub_state {
   snapshot_sink sink;
   std::chrono::milliseconds interval{1000};
   bool refresh_pending = false;
+  /// When the next tick publishes anyway: a sample arriving shortly before needs no refresh.
+  std::chrono::steady_clock::time_point next_tick{};
   /// Whether the api section holds an interval the subscribers have not received yet: the
   /// next api sample then carries it on (see carry_interval).
   bool api_interval_unpublished = false;
@@ -37,9 +39,11 @@ struct metrics_hub_state {
 /// timers (two api samples within one publication interval would otherwise lose the first).
 void carry_interval(api_sample& next, const api_sample& unpublished);
 
-/// The metrics hub: keeps the latest sample of every collector. The sink (the HTTP view) gets
-/// a fresh snapshot within ~20 ms of any new sample, so /metrics is never older than the
-/// collectors; subscribers (store, evaluator, live feed) get one snapshot every `interval`.
+/// The metrics hub: keeps the latest sample of every collector. Subscribers (store, evaluator,
+/// live feed) and the sink (the HTTP view) get one snapshot every `interval`, ticking shortly
+/// after the collectors' common boundary (aligned_tick.hpp), when their samples are in. A
+/// sample arriving off that beat (a slow source, a failure, a back-off) reaches the sink
+/// within ~20 ms, so /metrics is never older than the collectors.
 metrics_hub_actor::behavior_type
 metrics_hub(metrics_hub_actor::stateful_pointer<metrics_hub_state> self,
             std::chrono::milliseconds interval, snapshot_sink sink);

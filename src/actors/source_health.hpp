@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/aligned_tick.hpp"
 #include "actors/atoms.hpp"
 
 namespace medianest {
@@ -45,6 +46,10 @@ public:
     return std::min(delay, max_backoff_);
   }
 
+  std::chrono::milliseconds interval() const noexcept {
+    return interval_;
+  }
+
   bool failing() const noexcept {
     return failing_;
   }
@@ -57,6 +62,13 @@ private:
   unsigned failures_ = 0;
   std::string last_error_;
 };
+
+/// Schedules a collector's next tick `delay` (the interval or a back-off) from now, on the
+/// collectors' common boundary.
+template <class Self>
+void schedule_tick(Self* self, const source_health& health, std::chrono::milliseconds delay) {
+  self->delayed_send(self, delay_to_boundary(delay, health.interval()), caf::tick_atom::value);
+}
 
 /// Sends a collector's sample to the hub, or marks its section unavailable, and schedules the
 /// next tick after the interval or the back-off.
@@ -71,7 +83,7 @@ void report_sample(Self* self, Hub& hub, source_health& health, section_kind kin
     self->send(hub, unavailable_atom::value, kind, error);
     next = health.failed(error);
   }
-  self->delayed_send(self, next, caf::tick_atom::value);
+  schedule_tick(self, health, next);
 }
 
 } // namespace medianest

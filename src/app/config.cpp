@@ -306,7 +306,9 @@ std::vector<option_spec> serve_options() {
        return set_positive(v, "http-threads", 64,
                            [&](uint64_t n) { o.serve.http_threads = static_cast<unsigned>(n); });
      }},
-    {"actor-threads", "N", "CAF scheduler threads", "2",
+    {"actor-threads", "N",
+     "CAF scheduler threads for the event-driven actors (blocking I/O has threads of its own)",
+     "1",
      [](std::string_view v, cli_outcome& o) {
        return set_positive(v, "actor-threads", 64,
                            [&](uint64_t n) { o.serve.actor_threads = static_cast<unsigned>(n); });

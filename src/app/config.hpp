@@ -44,7 +44,10 @@ struct serve_config {
   /// GET /prometheus without a token (otherwise admin only).
   bool prometheus_public = false;
   unsigned http_threads = 2;
-  unsigned actor_threads = 2;
+  /// The event-driven actors (hub, store, evaluator, live feed, supervisor) need a few ms of
+  /// CPU a second; one scheduler thread instead of two saved a sixth of the idle daemon's
+  /// CPU time (docs/benchmarks.md, "Overhead").
+  unsigned actor_threads = 1;
   size_t max_connections = 1024;
   /// Failed authentications per client address before it is locked out (--auth-fail-limit):
   /// `limit` per `window`, locked out for `lockout`; limit 0 turns the limit off.

@@ -257,10 +257,14 @@ int run_daemon(const serve_config& cfg) {
   // The actors handle a few messages a second: an idle scheduler thread goes to sleep on its
   // condition variable (woken by the next message) instead of CAF's default of polling for
   // ~25 ms after each job, which took CPU from the HTTP threads and made their p99 worse.
+  // A sleeping worker still wakes every relaxed-sleep-duration to steal from a busy one;
+  // no job of ours runs long enough to need that often (blocking work is in detached
+  // actors), and at CAF's 10 ms or our former 100 ms the two workers' timed wake-ups were a
+  // third of the idle daemon's context switches.
   actor_cfg.set("work-stealing.aggressive-poll-attempts", size_t{1});
   actor_cfg.set("work-stealing.moderate-poll-attempts", size_t{1});
   actor_cfg.set("work-stealing.relaxed-sleep-duration",
-                caf::timespan{std::chrono::milliseconds(100)});
+                caf::timespan{std::chrono::milliseconds(500)});
   caf::actor_system system{actor_cfg};
 
   auto view = std::make_shared<http::snapshot_view>();

@@ -37,10 +37,8 @@ handler health(std::shared_ptr<const api_services> services) {
   };
 }
 
-using body_of = std::string snapshot_view::rendered::*;
-
-/// Serves a pre-rendered body of the latest snapshot: no actor round trip, no rendering.
-handler latest_snapshot(std::shared_ptr<const api_services> services, body_of body) {
+/// Serves a body of the latest snapshot: no actor round trip, rendered once per snapshot.
+handler latest_snapshot(std::shared_ptr<const api_services> services, snapshot_view::body body) {
   return [services, body](request_context, responder done) {
     auto latest = services->snapshots ? services->snapshots->latest() : nullptr;
     if (!latest) {
@@ -49,7 +47,7 @@ handler latest_snapshot(std::shared_ptr<const api_services> services, body_of bo
       return;
     }
     http_response res;
-    res.body = (*latest).*body;
+    res.body = latest->get(body);
     done(std::move(res));
   };
 }
@@ -156,9 +154,9 @@ std::shared_ptr<const router> make_api_router(std::shared_ptr<const api_services
   auto r = std::make_shared<router>();
   r->add("GET", "/health", access::open, health(services));
   r->add("GET", api("/metrics"), access::admin,
-         latest_snapshot(services, &snapshot_view::rendered::metrics_body));
+         latest_snapshot(services, snapshot_view::body::metrics));
   r->add("GET", api("/resources"), access::admin,
-         latest_snapshot(services, &snapshot_view::rendered::resources_body));
+         latest_snapshot(services, snapshot_view::body::resources));
   r->add("GET", api("/summary"), access::user, summary(services));
   r->add("GET", api("/history"), access::admin, history(services));
   r->add("GET", api("/alerts"), access::admin, alert_config_get(services));

@@ -17,8 +17,9 @@ handler prometheus_endpoint(std::shared_ptr<const api_services> services) {
     http_response res;
     res.content_type = std::string{content_type_of(format)};
     res.headers.emplace_back("Vary", "Accept");
-    res.body = format == exposition_format::openmetrics ? latest->prometheus_openmetrics
-                                                        : latest->prometheus_text;
+    res.body = latest->get(format == exposition_format::openmetrics
+                             ? snapshot_view::body::prometheus_openmetrics
+                             : snapshot_view::body::prometheus_text);
     done(std::move(res));
   };
 }

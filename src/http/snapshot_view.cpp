@@ -6,15 +6,26 @@
 
 namespace medianest::http {
 
+const std::string& snapshot_view::rendered::get(body which) const {
+  auto& slot = bodies_[static_cast<size_t>(which)];
+  std::call_once(slot.once, [&] {
+    switch (which) {
+      case body::metrics: slot.text = success_envelope(to_json(metrics_data(*data_))); break;
+      case body::resources: slot.text = success_envelope(to_json(resources_data(*data_))); break;
+      case body::prometheus_text:
+        slot.text = render_prometheus(*data_, exposition_format::text, extras_);
+        break;
+      case body::prometheus_openmetrics:
+        slot.text = render_prometheus(*data_, exposition_format::openmetrics, extras_);
+        break;
+    }
+  });
+  return slot.text;
+}
+
 void snapshot_view::publish(snapshot_ptr s) {
-  auto r = std::make_shared<rendered>();
-  r->metrics_body = success_envelope(to_json(metrics_data(*s)));
-  r->resources_body = success_envelope(to_json(resources_data(*s)));
-  auto extra = extras();
-  r->prometheus_text = render_prometheus(*s, exposition_format::text, extra);
-  r->prometheus_openmetrics = render_prometheus(*s, exposition_format::openmetrics, extra);
-  r->data = std::move(s);
-  current_.store(std::move(r), std::memory_order_release);
+  current_.store(std::make_shared<const rendered>(std::move(s), extras()),
+                 std::memory_order_release);
 }
 
 void snapshot_view::set_prometheus_families(const std::string& source,

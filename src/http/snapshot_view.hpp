@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -13,25 +14,46 @@
 namespace medianest::http {
 
 /// The latest snapshot as the HTTP layer serves it: the hub publishes into it, handlers read
-/// it without waiting on any actor. Each publication is immutable and rendered once (the
-/// complete response bodies of /metrics, /resources and /prometheus in both exposition
-/// formats), however many requests read it.
+/// it without waiting on any actor. Each publication is immutable; each of its response
+/// bodies (/metrics, /resources, /prometheus in both exposition formats) is rendered by the
+/// first request that asks for it, once, however many requests read it. The hub publishes
+/// once or more per sample interval and is mostly not read in between: rendering eagerly
+/// was the largest part of the idle daemon's CPU time.
 class snapshot_view {
 public:
-  struct rendered {
-    snapshot_ptr data;
-    std::string metrics_body;
-    std::string resources_body;
-    /// Prometheus text format 0.0.4.
-    std::string prometheus_text;
-    /// OpenMetrics 1.0.0.
-    std::string prometheus_openmetrics;
+  enum class body { metrics, resources, prometheus_text, prometheus_openmetrics };
+
+  class rendered {
+  public:
+    rendered(snapshot_ptr data, prometheus_extras extras)
+      : data_(std::move(data)), extras_(std::move(extras)) {
+      // nop
+    }
+
+    const snapshot_ptr& data() const noexcept {
+      return data_;
+    }
+
+    /// The body, rendered on the first call (concurrent first callers wait for one render).
+    const std::string& get(body which) const;
+
+  private:
+    struct lazy_body {
+      std::once_flag once;
+      std::string text;
+    };
+
+    static constexpr size_t body_count = 4;
+
+    snapshot_ptr data_;
+    prometheus_extras extras_;
+    mutable std::array<lazy_body, body_count> bodies_;
   };
 
-  /// Renders and installs a new snapshot (called from the hub's thread).
+  /// Installs a new snapshot (called from the hub's thread; renders nothing).
   void publish(snapshot_ptr s);
 
-  /// The latest rendering, or nullptr before the first publication.
+  /// The latest publication, or nullptr before the first one.
   std::shared_ptr<const rendered> latest() const noexcept {
     return current_.load(std::memory_order_acquire);
   }
