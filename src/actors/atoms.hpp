@@ -60,6 +60,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(medianest, caf::first_custom_type_id)
   /// Whether the time-series store's writes reach the database (the failure's reason, or
   /// empty once they do again).
   CAF_ADD_ATOM(medianest, medianest, history_writes_atom, "hwrites")
+  /// A notification channel got a destination: load what delivering needs now.
+  CAF_ADD_ATOM(medianest, medianest, prepare_atom, "prepare")
 
 CAF_END_TYPE_ID_BLOCK(medianest)
 

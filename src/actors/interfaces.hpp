@@ -122,7 +122,11 @@ using alerts_db_actor = caf::typed_actor<
 /// (libcurl blocks).
 using notification_channel_actor = caf::typed_actor<
   /// Deliver (or retry) one notification.
-  caf::reacts_to<notify_atom, notification_job>>;
+  caf::reacts_to<notify_atom, notification_job>,
+  /// A destination was configured: load libcurl now rather than at the first notification,
+  /// so that a missing library shows in the log when configured, and the first alert (and
+  /// the RSS samples of a soak after its warm-up) do not pay for the load.
+  caf::reacts_to<prepare_atom>>;
 
 /// Turns alert events into notifications: one per state change per destination (plus the
 /// optional repeat interval for alerts that keep firing).

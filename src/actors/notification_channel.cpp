@@ -3,6 +3,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "sources/curl_library.hpp"
+
 namespace medianest {
 
 namespace {
@@ -104,6 +106,15 @@ notification_channel(notification_channel_actor::stateful_pointer<notification_c
       }
       spdlog::error("{} {} gave up on alert {} after {} attempt(s): {}", channel_name(st.kind),
                     job.shown_as, job.event.id, job.attempt, result.error);
+    },
+    [self](prepare_atom) {
+      auto& st = self->state;
+      if (st.transport_ready)
+        return;
+      std::string error;
+      st.transport_ready = sources::load_curl(error) != nullptr;
+      if (!st.transport_ready)
+        spdlog::error("{} notifications cannot be sent: {}", channel_name(st.kind), error);
     },
   };
 }

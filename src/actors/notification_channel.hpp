@@ -38,6 +38,8 @@ struct notification_channel_state {
   alerts_db_actor log;
   /// Counts deliveries for /prometheus (optional).
   activity_counter_actor counter;
+  /// Whether libcurl is loaded (after the first prepare_atom that found it).
+  bool transport_ready = false;
 };
 
 /// One channel kind's delivery actor (detached: libcurl blocks).

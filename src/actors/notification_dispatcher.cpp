@@ -61,7 +61,14 @@ notification_dispatcher_actor::behavior_type notification_dispatcher(
       fan_out(self, e);
     },
     [self](caf::put_atom, alert_notifications& settings) {
-      self->state.settings = std::move(settings);
+      auto& st = self->state;
+      st.settings = std::move(settings);
+      if (!st.settings.webhook.empty())
+        self->send(st.webhook, prepare_atom::value);
+      if (st.settings.discord && !st.settings.discord_url.empty())
+        self->send(st.discord, prepare_atom::value);
+      if (!st.settings.email.empty())
+        self->send(st.email, prepare_atom::value);
     },
     [self](caf::tick_atom) {
       auto& st = self->state;

@@ -4,6 +4,8 @@
 
 #include <mutex>
 
+#include <fmt/format.h>
+
 namespace medianest::sources {
 
 namespace {
@@ -21,7 +23,7 @@ template <class Function>
 bool resolve(void* handle, const char* name, Function& out, std::string& error) {
   void* symbol = ::dlsym(handle, name);
   if (symbol == nullptr) {
-    error = std::string(curl_soname) + " has no " + name;
+    error = fmt::format("{} has no {}", curl_soname, name);
     return false;
   }
   out = reinterpret_cast<Function>(symbol);
@@ -33,8 +35,8 @@ load_result load_once() {
   void* handle = ::dlopen(curl_soname, RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* reason = ::dlerror();
-    result.error = std::string("cannot load ") + curl_soname + ": "
-                   + (reason != nullptr ? reason : "unknown error");
+    result.error = fmt::format("cannot load {}: {}", curl_soname,
+                               reason != nullptr ? reason : "unknown error");
     return result;
   }
   CURLcode (*global_init)(long) = nullptr;

@@ -265,3 +265,39 @@ TEST_CASE("an e-mail alert reaches a real SMTP server") {
   ::kill(smtp_pid, SIGTERM);
   std::filesystem::remove_all(maildir);
 }
+
+namespace {
+
+bool maps_library(pid_t pid, const std::string& name) {
+  std::ifstream maps{"/proc/" + std::to_string(pid) + "/maps"};
+  std::string line;
+  while (std::getline(maps, line))
+    if (line.find(name) != std::string::npos)
+      return true;
+  return false;
+}
+
+} // namespace
+
+TEST_CASE("libcurl is loaded when a notification destination is configured not before") {
+  daemon_process d;
+  http_client c;
+  auto token = d.token("admin");
+  // Settle: the daemon has served and sampled; nothing needs libcurl yet.
+  REQUIRE(c.get(d.base_url() + alerts_path, {bearer(token)}).status == 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK_FALSE(maps_library(d.pid(), "libcurl"));
+  // A webhook that never gets a request: thresholds nothing can cross.
+  auto r = put_alerts(c, d, token, R"({"thresholds":{"memoryUsage":{"warning":99.8,"critical":99.9}},
+                                       "notifications":{"webhook":"http://127.0.0.1:9/never"}})");
+  REQUIRE(r.status == 200);
+  bool loaded = false;
+  for (int i = 0; i < 100 && !loaded; ++i) {
+    loaded = maps_library(d.pid(), "libcurl");
+    if (!loaded)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(loaded);
+  CHECK(events_of(c, d, token).empty());
+  CHECK(d.log().find("notifications cannot be sent") == std::string::npos);
+}
