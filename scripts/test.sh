@@ -49,8 +49,12 @@ for pass in "${PASSES[@]}"; do
         run_suite build-asan "-DMEDIANEST_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug" "$@"
       ;;
     tsan)
+      caf=$PWD/build-tsan-caf
+      scripts/caf-tsan.sh "$caf"
       TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/scripts/tsan.supp" \
-        run_suite build-tsan "-DMEDIANEST_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug" "$@"
+        run_suite build-tsan "-DMEDIANEST_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug \
+          -DCAF_INCLUDE_DIR=$caf/include -DCAF_CORE_LIBRARY=$caf/lib/libcaf_core.so \
+          -DCAF_IO_LIBRARY=$caf/lib/libcaf_io.so" "$@"
       ;;
     fuzz)
       echo "test: === fuzzers ==="
