@@ -85,7 +85,7 @@ bool gateway::impl::proxies(std::string_view path) noexcept {
 std::chrono::seconds gateway::impl::ttl_for(std::string_view route) const {
   if (!has_cache_rules_.load(std::memory_order_relaxed))
     return std::chrono::seconds{0};
-  auto rules = ttls.load(std::memory_order_acquire);
+  auto rules = ttls.load();
   if (rules->empty())
     return std::chrono::seconds{0};
   auto it = rules->find(route);

@@ -12,6 +12,7 @@
 
 #include "app/config.hpp"
 #include "http/gateway.hpp"
+#include "http/shared_value.hpp"
 #include "http/upstream_pool.hpp"
 #include "model/circuit_breaker.hpp"
 #include "model/rate_limiter.hpp"
@@ -65,7 +66,7 @@ struct gateway::impl {
   /// sheds on what it measured itself (its connections see the same upstream).
   std::unique_ptr<route_latency[]> latency;
 
-  std::atomic<std::shared_ptr<const ttl_map>> ttls;
+  shared_value<ttl_map> ttls;
 
   /// One block of counters per HTTP thread, each on its own cache line: the request path
   /// never writes a line another thread writes.

@@ -24,8 +24,7 @@ const std::string& snapshot_view::rendered::get(body which) const {
 }
 
 void snapshot_view::publish(snapshot_ptr s) {
-  current_.store(std::make_shared<const rendered>(std::move(s), extras()),
-                 std::memory_order_release);
+  current_.store(std::make_shared<const rendered>(std::move(s), extras()));
 }
 
 void snapshot_view::set_prometheus_families(const std::string& source,

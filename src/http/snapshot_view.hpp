@@ -1,7 +1,6 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "actors/atoms.hpp"
+#include "http/shared_value.hpp"
 #include "model/prometheus.hpp"
 
 namespace medianest::http {
@@ -54,8 +54,8 @@ public:
   void publish(snapshot_ptr s);
 
   /// The latest publication, or nullptr before the first one.
-  std::shared_ptr<const rendered> latest() const noexcept {
-    return current_.load(std::memory_order_acquire);
+  std::shared_ptr<const rendered> latest() const {
+    return current_.load();
   }
 
   /// The Prometheus extension point: a component that counts something outside the snapshot
@@ -69,7 +69,7 @@ private:
   /// The extra families of every source, in source-name order.
   prometheus_extras extras() const;
 
-  std::atomic<std::shared_ptr<const rendered>> current_;
+  shared_value<rendered> current_;
   mutable std::mutex extras_mutex_;
   std::map<std::string, std::vector<metric_family>> extras_;
 };
