@@ -8,8 +8,8 @@
 # This is what CI runs (.ci/run). One pass alone:
 #   scripts/test.sh --quick      pass 1 only
 #   scripts/test.sh --sanitize   pass 2 only
-#   scripts/test.sh --tsan       ThreadSanitizer instead (build-tsan/; by hand, not in CI: with
-#                                Debian's uninstrumented CAF it is not clean, docs/architecture.md)
+#   scripts/test.sh --tsan       ThreadSanitizer instead (build-tsan/, against CAF built with TSan
+#                                by scripts/caf-tsan.sh; by hand, not in CI: docs/architecture.md)
 #   scripts/test.sh --fuzz       pass 3 only
 # Further arguments go to ctest (e.g. -R integration). FUZZ_SECONDS sets each fuzzer's time.
 set -euo pipefail
