@@ -119,7 +119,7 @@ bool mark_interrupted_runs(sql_session& db, int64_t now_ms, uint64_t& marked,
   bool ok = db.run(
     select_sql,
     [&](soci::session& s) {
-      soci::transaction tx(s);
+      write_transaction tx(s, db.is_postgresql());
       std::vector<interrupted_row> rows;
       {
         // Typed into a long long: a dynamic row (row_int64) would read SQLite's INTEGER

@@ -96,4 +96,37 @@ private:
   sql_usage usage_;
 };
 
+/// A transaction that reads before it writes. On SQLite it takes the write lock as it begins
+/// (BEGIN IMMEDIATE, which waits up to the busy timeout): begun deferred, its first write would
+/// fail at once with SQLITE_BUSY whenever another connection wrote since its first read, and
+/// SQLite does not wait in that case. Rolls back unless committed.
+class write_transaction {
+public:
+  write_transaction(soci::session& session, bool postgresql) : session_(session) {
+    session_ << (postgresql ? "BEGIN" : "BEGIN IMMEDIATE");
+  }
+
+  write_transaction(const write_transaction&) = delete;
+  write_transaction& operator=(const write_transaction&) = delete;
+
+  ~write_transaction() {
+    if (committed_)
+      return;
+    try {
+      session_ << "ROLLBACK";
+    } catch (...) {
+      // the connection is broken; the server rolls back without us
+    }
+  }
+
+  void commit() {
+    session_ << "COMMIT";
+    committed_ = true;
+  }
+
+private:
+  soci::session& session_;
+  bool committed_ = false;
+};
+
 } // namespace medianest::sources

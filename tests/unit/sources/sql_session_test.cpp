@@ -2,8 +2,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <string>
+#include <thread>
 
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
@@ -319,4 +321,69 @@ TEST_CASE("a file that is not a database fails to open and close then open recov
   CHECK(retry_error.empty());
   CHECK(db.is_open());
   CHECK(db.execute("CREATE TABLE t (a INTEGER)", retry_error));
+}
+
+namespace {
+
+/// Reads the counter, lets `interleave` run (another connection writing), then writes it back
+/// incremented, all in one transaction of type Transaction. Returns SQLite's error, or "".
+template <class Transaction, class... Args>
+std::string read_then_write(soci::session& s, const std::function<void()>& interleave,
+                            Args&&... args) {
+  try {
+    Transaction tx(s, std::forward<Args>(args)...);
+    int value = 0;
+    s << "SELECT value FROM counter", soci::into(value);
+    interleave();
+    s << "UPDATE counter SET value = :v", soci::use(value + 1);
+    tx.commit();
+    return "";
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+} // namespace
+
+TEST_CASE("a write transaction that reads first is not failed by a concurrent writer on sqlite") {
+  temp_dir dir;
+  auto file = dir.path() / "medianest.db";
+  sql_session setup{sqlite_at(file)};
+  std::string error;
+  REQUIRE(setup.open(error));
+  REQUIRE(setup.execute("CREATE TABLE counter (value INTEGER)", error));
+  REQUIRE(setup.execute("INSERT INTO counter VALUES (0)", error));
+  soci::session reader{*soci::factory_sqlite3(), "db=" + file.string() + " timeout=5"};
+  soci::session writer{*soci::factory_sqlite3(), "db=" + file.string() + " timeout=5"};
+
+  // The failure the fix is for: begun deferred, the read pins a snapshot, another connection
+  // commits, and the write fails at once instead of waiting.
+  auto deferred = read_then_write<soci::transaction>(
+    reader, [&] { writer << "UPDATE counter SET value = value + 10"; });
+  INFO(deferred);
+  CHECK(deferred.find("locked") != std::string::npos);
+
+  // BEGIN IMMEDIATE: the other writer waits for the transaction (on another thread, since it
+  // blocks) and then applies its own update; neither fails and neither update is lost.
+  std::string other_error;
+  std::thread other;
+  auto immediate = read_then_write<medianest::sources::write_transaction>(
+    reader,
+    [&] {
+      other = std::thread([&] {
+        try {
+          writer << "UPDATE counter SET value = value + 100";
+        } catch (const std::exception& e) {
+          other_error = e.what();
+        }
+      });
+      std::this_thread::sleep_for(50ms); // the writer is now waiting for the lock
+    },
+    false);
+  other.join();
+  CHECK(immediate.empty());
+  CHECK(other_error.empty());
+  int value = 0;
+  writer << "SELECT value FROM counter", soci::into(value);
+  CHECK(value == 10 + 1 + 100);
 }
