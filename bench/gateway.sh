@@ -12,13 +12,7 @@ DURATION=${1:-10}
 CONNECTIONS=${2:-32}
 WORKERS=${3:-2}
 
-if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
-  echo "installing nginx-light" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx-light >/dev/null
-  # the package starts a system nginx on port 80; this benchmark runs its own
-  systemctl stop nginx 2>/dev/null || service nginx stop 2>/dev/null || true
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+bench_require_nginx
 
 bench_build
 WORK=$(mktemp -d /tmp/medianest-gw-bench.XXXXXX)

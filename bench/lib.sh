@@ -16,6 +16,17 @@ bench_build() {
   cmake --build "$BENCH_BUILD" --target medianest-perf "$@" >/dev/null
 }
 
+# bench_require_nginx: installs nginx-light when missing (stopping the system nginx the package
+# starts on port 80: the benchmarks run their own) and sets NGINX to its binary.
+bench_require_nginx() {
+  if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+    echo "installing nginx-light" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx-light >/dev/null
+    systemctl stop nginx 2>/dev/null || service nginx stop 2>/dev/null || true
+  fi
+  NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+}
+
 bench_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }

@@ -30,12 +30,7 @@ CONNECTIONS=${SOAK_CONNECTIONS:-8}
 DELAY_MS=${SOAK_DELAY_MS:-2}
 LIVE_CLIENTS=100
 
-if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
-  echo "installing nginx-light" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx-light >/dev/null
-  systemctl stop nginx 2>/dev/null || service nginx stop 2>/dev/null || true
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+bench_require_nginx
 
 bench_build
 LOAD="$BENCH_BUILD/bench/live_load"
