@@ -102,6 +102,10 @@ private:
   std::string correlation_id_;
   bool keep_alive_ = true;
   std::optional<std::string> remote_address_;
+  /// The heads a proxied exchange writes (the request upstream, the response to the client),
+  /// kept with the connection so that their storage is reused by its next requests.
+  std::string upstream_head_;
+  std::string client_head_;
   clock::time_point started_;
 };
 

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -14,6 +15,7 @@
 #include "http/buffered_parse.hpp"
 #include "http/coarse_clock.hpp"
 #include "http/correlation.hpp"
+#include "http/hop_by_hop.hpp"
 #include "http/http_session.hpp"
 #include "model/cache_policy.hpp"
 #include "model/cached_response_codec.hpp"
@@ -44,65 +46,12 @@ int64_t unix_now_ms() {
     .count();
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
-bool is_hop_by_hop(bhttp::field name, std::string_view text) noexcept {
-  switch (name) {
-    case bhttp::field::connection:
-    case bhttp::field::keep_alive:
-    case bhttp::field::proxy_authenticate:
-    case bhttp::field::proxy_authorization:
-    case bhttp::field::te:
-    case bhttp::field::trailer:
-    case bhttp::field::transfer_encoding:
-    case bhttp::field::upgrade:
-    case bhttp::field::expect:
-      return true;
-    case bhttp::field::unknown:
-      return beast::iequals(text, "Proxy-Connection");
-    default:
-      return false;
-  }
-}
-
-/// Removes the headers that concern one connection only (RFC 9110 7.6.1), including those the
-/// Connection header names, in one pass over the fields. Transfer-Encoding goes too: the
-/// caller frames the body again.
-template <class Fields>
-void strip_hop_by_hop(Fields& fields) {
-  std::vector<std::string> listed;
-  std::string_view connection = fields[bhttp::field::connection];
-  size_t pos = 0;
-  while (pos < connection.size()) {
-    auto comma = std::min(connection.find(',', pos), connection.size());
-    auto token = trim(connection.substr(pos, comma - pos));
-    // "keep-alive" and "close" are the usual tokens and name no other header worth a lookup
-    if (!token.empty() && !beast::iequals(token, "keep-alive") && !beast::iequals(token, "close"))
-      listed.emplace_back(token);
-    pos = comma + 1;
-  }
-  for (const auto& name : listed)
-    fields.erase(name);
-  for (auto it = fields.begin(); it != fields.end();) {
-    if (is_hop_by_hop(it->name(), it->name_string()))
-      it = fields.erase(it);
-    else
-      ++it;
-  }
-}
-
-/// Appends "Name: value\r\n" for every field, then the blank line that ends a header.
-template <class Fields>
-void append_fields(const Fields& fields, std::string& out) {
-  for (const auto& field : fields)
-    out.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
-  out.append("\r\n");
+/// Appends "Name: number\r\n".
+template <class Number>
+void append_number_field(std::string& head, std::string_view name, Number value) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  head.append(name).append(": ").append(digits, end).append("\r\n");
 }
 
 bool is_stale_connection_error(const beast::error_code& ec) {
@@ -168,10 +117,14 @@ void proxy_exchange::start() {
   is_head_ = req.method() == bhttp::verb::head;
 
   auto client_cid = req["X-Correlation-ID"];
-  s.correlation_id_ = acceptable_correlation_id(client_cid) ? std::string{client_cid}
-                                                            : make_correlation_id();
+  if (acceptable_correlation_id(client_cid))
+    s.correlation_id_.assign(client_cid);
+  else
+    make_correlation_id(s.correlation_id_);
   auto target = req.target();
-  route_ = intern_route(fold_route(target.substr(0, target.find('?')), gw_.config.templates));
+  thread_local std::string folded;
+  fold_route(folded, target.substr(0, target.find('?')), gw_.config.templates);
+  route_ = intern_route(folded);
   s.route_ = route_;
 
   if (!admit_rate())
@@ -326,25 +279,67 @@ bool proxy_exchange::admit_breaker_and_load() {
 // -- the upstream leg -------------------------------------------------------------------------
 
 void proxy_exchange::prepare_upstream_request() {
+  // The head is written once, straight from the parsed request: the client's fields minus
+  // the hop-by-hop ones and those the gateway sets, then the gateway's own.
   auto& req = request_->get();
-  bool chunked = req.chunked();
-  strip_hop_by_hop(req);
-  if (chunked)
-    req.chunked(true);
-  if (!gw_.config.upstream.base_path.empty())
-    req.target(gw_.config.upstream.base_path + std::string{req.target()});
-  if (const auto& address = session_->remote_address(); !address.empty()) {
-    auto previous = req["X-Forwarded-For"];
-    req.set("X-Forwarded-For", previous.empty() ? address : std::string{previous} + ", " + address);
+  auto& head = session_->upstream_head_;
+  head.clear();
+  head.append(req.method_string()).push_back(' ');
+  head.append(gw_.config.upstream.base_path).append(req.target()).append(" HTTP/1.1\r\n");
+  std::string listed;
+  for_each_connection_listed(req[bhttp::field::connection],
+                             [&](std::string_view token) { listed.append(token).push_back(','); });
+  std::string_view host, forwarded_for, forwarded_proto, forwarded_host;
+  auto first = [](std::string_view& seen, std::string_view value) {
+    if (seen.empty())
+      seen = value;
+  };
+  for (const auto& field : req) {
+    auto name = field.name_string();
+    if (is_hop_by_hop(field.name()) || (!listed.empty() && is_listed(listed, name)))
+      continue;
+    if (field.name() == bhttp::field::host) {
+      first(host, field.value());
+      continue;
+    }
+    if (field.name() == bhttp::field::unknown && (name[0] == 'X' || name[0] == 'x')) {
+      if (beast::iequals(name, "X-Forwarded-For")) {
+        first(forwarded_for, field.value());
+        continue;
+      }
+      if (beast::iequals(name, "X-Forwarded-Proto")) {
+        first(forwarded_proto, field.value());
+        continue;
+      }
+      if (beast::iequals(name, "X-Forwarded-Host")) {
+        first(forwarded_host, field.value());
+        continue;
+      }
+      if (beast::iequals(name, "X-Correlation-ID"))
+        continue;
+    }
+    head.append(name).append(": ").append(field.value()).append("\r\n");
   }
-  if (req["X-Forwarded-Proto"].empty())
-    req.set("X-Forwarded-Proto", "http");
-  if (req["X-Forwarded-Host"].empty() && !req[bhttp::field::host].empty())
-    req.set("X-Forwarded-Host", req[bhttp::field::host]);
-  req.set(bhttp::field::host, gw_.upstream_host);
-  req.set("X-Correlation-ID", session_->correlation_id_);
-  req.version(11);
-  req.keep_alive(true);
+  head.append("Host: ").append(gw_.upstream_host).append("\r\n");
+  const auto& address = session_->remote_address();
+  if (!forwarded_for.empty() || !address.empty()) {
+    head.append("X-Forwarded-For: ").append(forwarded_for);
+    if (!forwarded_for.empty() && !address.empty())
+      head.append(", ");
+    head.append(address).append("\r\n");
+  }
+  head.append("X-Forwarded-Proto: ")
+    .append(forwarded_proto.empty() ? std::string_view{"http"} : forwarded_proto)
+    .append("\r\n");
+  if (!forwarded_host.empty() || !host.empty())
+    head.append("X-Forwarded-Host: ")
+      .append(forwarded_host.empty() ? host : forwarded_host)
+      .append("\r\n");
+  head.append("X-Correlation-ID: ").append(session_->correlation_id_).append("\r\n");
+  request_chunked_ = req.chunked();
+  if (request_chunked_)
+    head.append("Transfer-Encoding: chunked\r\n");
+  head.append("\r\n");
 }
 
 void proxy_exchange::on_connection(beast::error_code ec, upstream_connection_ptr c) {
@@ -356,11 +351,7 @@ void proxy_exchange::on_connection(beast::error_code ec, upstream_connection_ptr
 }
 
 void proxy_exchange::send_request() {
-  auto& req = request_->get();
-  request_chunked_ = req.chunked();
-  head_.clear();
-  head_.append(req.method_string()).append(" ").append(req.target()).append(" HTTP/1.1\r\n");
-  append_fields(req, head_);
+  head_ = &session_->upstream_head_;
   head_sent_ = false;
   if (request_->is_done())
     return write_upstream(nullptr, 0);
@@ -410,7 +401,7 @@ void proxy_exchange::frame(const char* data, size_t n, bool chunked, bool last) 
   out_.fill(net::const_buffer{});
   size_t i = 0;
   if (!head_sent_) {
-    out_[i++] = net::buffer(head_);
+    out_[i++] = net::buffer(*head_);
     head_sent_ = true;
   }
   if (n > 0) {
@@ -429,14 +420,36 @@ void proxy_exchange::frame(const char* data, size_t n, bool chunked, bool last) 
 }
 
 void proxy_exchange::read_response_header() {
-  response_.emplace();
+  response_.emplace(session_->client_head_, rate_.limit > 0, cache_ttl_.count() > 0);
   response_->body_limit(boost::none);
   if (is_head_)
     response_->skip(true);
-  bhttp::async_read_header(upstream_->stream.socket(), upstream_->buffer, *response_,
-                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                             self->on_response_header(ec);
-                           });
+  continue_response_header();
+}
+
+void proxy_exchange::continue_response_header() {
+  auto& buffer = upstream_->buffer;
+  auto header_done = [this] { return response_->is_header_done(); };
+  if (auto ec = parse_buffered(*response_, buffer, header_done))
+    return on_response_header(ec);
+  if (response_->is_header_done())
+    return on_response_header({});
+  // Read and parsed here rather than by http::async_read_header, whose composed operations
+  // cost more than the read on this path.
+  upstream_->stream.socket().async_read_some(
+    buffer.prepare(beast::read_size(buffer, 65536)),
+    [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      if (ec == net::error::eof) {
+        if (self->response_->got_some())
+          self->response_->put_eof(ec);
+        else
+          ec = bhttp::error::end_of_stream;
+      }
+      if (ec)
+        return self->on_response_header(ec);
+      self->upstream_->buffer.commit(n);
+      self->continue_response_header();
+    });
 }
 
 bool proxy_exchange::retry_on_stale(beast::error_code ec) {
@@ -463,7 +476,7 @@ void proxy_exchange::on_response_header(beast::error_code ec) {
       return;
     return fail_upstream(ec);
   }
-  auto status = response_->get().result_int();
+  auto status = response_->status();
   if (status >= 100 && status < 200) // an interim response (103 Early Hints): wait for the final
     return read_response_header();
   progress();
@@ -471,16 +484,7 @@ void proxy_exchange::on_response_header(beast::error_code ec) {
   gw_.breaker_record(status_ < 502 || status_ > 504);
   breaker_ticket_ = false;
   prepare_client_response();
-  auto& res = response_->get();
-  response_chunked_ = !is_head_ && res.chunked();
-  head_.clear();
-  head_.append("HTTP/1.1 ").append(std::to_string(status_)).append(" ");
-  if (res.reason().empty())
-    head_.append(bhttp::obsolete_reason(res.result()));
-  else
-    head_.append(res.reason());
-  head_.append("\r\n");
-  append_fields(res, head_);
+  head_ = &session_->client_head_;
   head_sent_ = false;
   relay_response_body();
 }
@@ -515,63 +519,71 @@ void proxy_exchange::fail_upstream(beast::error_code ec) {
 // -- the response leg -------------------------------------------------------------------------
 
 void proxy_exchange::prepare_client_response() {
-  auto& res = response_->get();
-  upstream_reusable_ = response_->keep_alive();
-  bool body_follows = !response_->is_done();
-  bool has_length = response_->content_length().has_value();
+  auto& res = *response_;
+  upstream_reusable_ = res.keep_alive();
+  bool body_follows = !res.is_done();
+  bool has_length = res.content_length().has_value();
   if (is_get_)
     get_kind_ = route_latency::get_kind::other_status;
   if (is_get_ && status_ == 200) {
-    response_traits traits{status_, res[bhttp::field::cache_control], res[bhttp::field::vary],
-                           res.count(bhttp::field::set_cookie) > 0};
+    response_traits traits{status_, res.cache_control(), res.vary(), res.sets_cookie()};
     // Whether the route could be cached at all, whatever its TTL now.
     constexpr std::chrono::seconds probe_ttl{3600};
     get_kind_ = decide_store(traits, probe_ttl).store ? route_latency::get_kind::cacheable
                                                       : route_latency::get_kind::uncacheable;
     auto decision = cache_ttl_.count() > 0 ? decide_store(traits, cache_ttl_) : store_decision{};
-    if (decision.store && (!has_length || *response_->content_length() <= max_cached_body)) {
+    if (decision.store && (!has_length || *res.content_length() <= max_cached_body)) {
       capturing_ = true;
       capture_.status = status_;
-      capture_.content_type = std::string{res[bhttp::field::content_type]};
+      capture_.content_type = std::string{res.content_type()};
       cache_ttl_ = decision.ttl;
       if (decision.shared)
         credential_key_ = shared_key_;
     }
   }
-  strip_hop_by_hop(res);
   if (capturing_)
-    for (const auto& field : res)
-      if (replayable(field.name_string()))
-        capture_.headers.emplace_back(field.name_string(), field.value());
+    res.for_each_field([this](std::string_view name, std::string_view value) {
+      if (replayable(name))
+        capture_.headers.emplace_back(name, value);
+    });
+  // The parser wrote the status line and the upstream's end-to-end fields; the gateway's
+  // framing and its own fields follow.
+  auto& head = session_->client_head_;
   if (body_follows && !has_length) {
-    if (client_version_ >= 11)
-      res.chunked(true);
-    else
+    if (client_version_ >= 11) {
+      response_chunked_ = !is_head_;
+      head.append("Transfer-Encoding: chunked\r\n");
+    } else {
       client_keep_alive_ = false; // an HTTP/1.0 client reads to the end of the connection
+    }
   }
-  res.version(11);
-  res.set("X-Correlation-ID", session_->correlation_id_);
-  add_rate_headers(res);
+  head.append("X-Correlation-ID: ").append(session_->correlation_id_).append("\r\n");
+  if (rate_.limit > 0) {
+    append_number_field(head, "X-RateLimit-Limit", rate_.limit);
+    append_number_field(head, "X-RateLimit-Remaining", rate_.remaining);
+    append_number_field(head, "X-RateLimit-Reset", rate_.reset_seconds);
+  }
   if (cache_ttl_.count() > 0)
-    res.set("X-Cache", "MISS");
+    head.append("X-Cache: MISS\r\n");
   if (session_->stopping_ || session_->state_->stopping.load())
     client_keep_alive_ = false;
-  res.keep_alive(client_keep_alive_);
+  if (!client_keep_alive_)
+    head.append("Connection: close\r\n");
+  head.append("\r\n");
 }
 
 void proxy_exchange::relay_response_body() {
   if (is_head_ || response_->is_done())
     return write_client_piece(0);
-  auto& body = response_->get().body();
-  body.data = piece();
-  body.size = piece_size;
-  auto ec = parse_buffered(*response_, upstream_->buffer,
-                           [&] { return response_->is_done() || body.size == 0; });
+  auto& res = *response_;
+  res.data = piece();
+  res.size = piece_size;
+  auto ec = parse_buffered(res, upstream_->buffer, [&] { return res.is_done() || res.size == 0; });
   if (ec)
     return abort("parsing the upstream body", ec);
-  if (body.size < piece_size || response_->is_done())
+  if (res.size < piece_size || res.is_done())
     return on_upstream_body({}); // it came with the header
-  bhttp::async_read(upstream_->stream.socket(), upstream_->buffer, *response_,
+  bhttp::async_read(upstream_->stream.socket(), upstream_->buffer, res,
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
                       self->on_upstream_body(ec);
                     });
@@ -583,7 +595,7 @@ void proxy_exchange::on_upstream_body(beast::error_code ec) {
   if (ec)
     return abort("reading the upstream body", ec);
   progress();
-  auto n = piece_size - response_->get().body().size;
+  auto n = piece_size - response_->size;
   if (capturing_) {
     if (capture_.body.size() + n <= std::min(max_cached_body, gw_.cache.max_entry_bytes()))
       capture_.body.append(piece(), n);
@@ -694,13 +706,5 @@ void proxy_exchange::add_rate_headers(http_response& res) const {
   res.headers.emplace_back("X-RateLimit-Reset", std::to_string(rate_.reset_seconds));
 }
 
-template <class Fields>
-void proxy_exchange::add_rate_headers(Fields& fields) const {
-  if (rate_.limit == 0)
-    return;
-  fields.set("X-RateLimit-Limit", std::to_string(rate_.limit));
-  fields.set("X-RateLimit-Remaining", std::to_string(rate_.remaining));
-  fields.set("X-RateLimit-Reset", std::to_string(rate_.reset_seconds));
-}
 
 } // namespace medianest::http

@@ -12,6 +12,7 @@
 
 #include "http/gateway_impl.hpp"
 #include "http/types.hpp"
+#include "http/upstream_response_parser.hpp"
 #include "model/rate_limiter.hpp"
 
 namespace medianest::http {
@@ -34,7 +35,6 @@ public:
 private:
   using clock = std::chrono::steady_clock;
   using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
-  using response_parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
 
   // -- admission ------------------------------------------------------------------------
   bool admit_rate();
@@ -56,6 +56,7 @@ private:
   void frame(const char* data, size_t n, bool chunked, bool last);
   void on_request_written(boost::beast::error_code ec);
   void read_response_header();
+  void continue_response_header();
   void on_response_header(boost::beast::error_code ec);
   bool retry_on_stale(boost::beast::error_code ec);
   void fail_upstream(boost::beast::error_code ec);
@@ -77,8 +78,6 @@ private:
   /// Answers with a buffered response through the session (refusals, cache hits, 502/504).
   void answer(http_response res);
   void add_rate_headers(http_response& res) const;
-  template <class Fields>
-  void add_rate_headers(Fields& fields) const;
   void store_in_cache();
 
   std::shared_ptr<http_session> session_;
@@ -99,8 +98,9 @@ private:
   unsigned client_version_ = 11;
 
   std::optional<request_parser> request_;
-  std::optional<response_parser> response_;
-  std::string head_;
+  std::optional<upstream_response_parser> response_;
+  /// The head on its way: the session's upstream_head_, then its client_head_.
+  const std::string* head_ = nullptr;
   bool head_sent_ = false;
   bool request_chunked_ = false;
   bool response_chunked_ = false;

@@ -155,13 +155,22 @@ bool is_identifier_segment(std::string_view segment) noexcept {
 }
 
 std::string fold_route(std::string_view path, const std::vector<route_pattern>& explicit_patterns) {
+  std::string folded;
+  fold_route(folded, path, explicit_patterns);
+  return folded;
+}
+
+void fold_route(std::string& folded, std::string_view path,
+                const std::vector<route_pattern>& explicit_patterns) {
+  folded.clear();
   path = strip_query(path);
   for (const auto& candidate : explicit_patterns) {
-    if (matches(candidate.pattern, path))
-      return candidate.pattern;
+    if (matches(candidate.pattern, path)) {
+      folded = candidate.pattern;
+      return;
+    }
   }
 
-  std::string folded;
   // Each kept segment grows by at most two (a one-digit id becomes ":id"), so this is enough.
   folded.reserve(std::min(path.size() + 2 * max_route_segments + 3, max_folded_length));
   segment_cursor cursor(path);
@@ -178,7 +187,6 @@ std::string fold_route(std::string_view path, const std::vector<route_pattern>& 
   }
   if (folded.empty())
     folded += '/';
-  return folded;
 }
 
 } // namespace medianest

@@ -45,4 +45,8 @@ bool is_identifier_segment(std::string_view segment) noexcept;
 std::string fold_route(std::string_view path,
                        const std::vector<route_pattern>& explicit_patterns = {});
 
+/// The same, written into `out` (whose storage is reused).
+void fold_route(std::string& out, std::string_view path,
+                const std::vector<route_pattern>& explicit_patterns);
+
 } // namespace medianest

@@ -101,7 +101,8 @@ TEST_CASE("gateway forwards requests with X-Forwarded headers and without hop-by
   http_client c;
   auto r = c.request("POST", d.base_url() + "/echo/here?x=1",
                      {"Connection: keep-alive, X-Hop-Secret", "X-Hop-Secret: 1",
-                      "Keep-Alive: timeout=5", "X-Custom: yes", "X-Correlation-ID: trace-me-123"},
+                      "Keep-Alive: timeout=5", "Proxy-Connection: keep-alive", "X-Custom: yes",
+                      "X-Forwarded-Proto: https", "X-Correlation-ID: trace-me-123"},
                      "the body");
   REQUIRE(r.status == 200);
   auto echo = json_of(r);
@@ -112,14 +113,24 @@ TEST_CASE("gateway forwards requests with X-Forwarded headers and without hop-by
   CHECK(h.at("x-custom").as_string() == "yes");
   CHECK_FALSE(h.contains("x-hop-secret"));
   CHECK_FALSE(h.contains("keep-alive"));
+  CHECK_FALSE(h.contains("proxy-connection"));
   CHECK(h.at("x-forwarded-for").as_string() == "127.0.0.1");
-  CHECK(h.at("x-forwarded-proto").as_string() == "http");
+  CHECK(h.at("x-forwarded-proto").as_string() == "https"); // a proxy in front said so
   CHECK(h.at("x-forwarded-host").as_string() == "127.0.0.1:" + std::to_string(d.port()));
   CHECK(h.at("host").as_string() == "127.0.0.1:" + std::to_string(up.port()));
   // The client's correlation id travels upstream and comes back.
   CHECK(h.at("x-correlation-id").as_string() == "trace-me-123");
   CHECK(r.header("x-correlation-id") == "trace-me-123");
   CHECK(r.header("server") == "medianest-test-upstream");
+
+  // A chain of proxies: the client's address is appended; the scheme defaults to http.
+  auto chained = json_of(c.request("GET", d.base_url() + "/echo/chained",
+                                   {"X-Forwarded-For: 10.0.0.1", "X-Correlation-ID: bad id!"}));
+  const auto& ch = chained.at("headers").as_object();
+  CHECK(ch.at("x-forwarded-for").as_string() == "10.0.0.1, 127.0.0.1");
+  CHECK(ch.at("x-forwarded-proto").as_string() == "http");
+  // An unacceptable correlation id is replaced, not forwarded.
+  CHECK(ch.at("x-correlation-id").as_string().size() == 36);
 
   // The daemon's own paths are still its own.
   CHECK(json_of(c.get(d.base_url() + "/health")).at("success").as_bool());
