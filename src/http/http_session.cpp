@@ -144,7 +144,8 @@ void http_session::read_header() {
   method_ = "-";
   route_ = route_unparsed;
   correlation_id_.clear();
-  parser_.emplace();
+  parser_.emplace(std::piecewise_construct, std::make_tuple(),
+                  std::make_tuple(arena_allocator<char>{fields_arena_}));
   // A proxied body is streamed and may be any size: in gateway mode the limit is applied once
   // the header says where the request goes.
   if (state_->proxy)
@@ -358,7 +359,14 @@ void http_session::upgrade_to_live(request_type&& req, const http_request& r) {
   clear_deadline();
   auto session = std::make_shared<live_session>(stream_.release_socket(), state_->live,
                                                 auth->role == role::admin, id_);
-  session->run(std::move(req));
+  // The live session outlives this one and its arena: it gets the request on the heap.
+  live_session::request_type upgrade;
+  upgrade.method_string(req.method_string());
+  upgrade.target(req.target());
+  upgrade.version(req.version());
+  for (const auto& field : req)
+    upgrade.insert(field.name_string(), field.value());
+  session->run(std::move(upgrade));
 }
 
 bool http_session::refuse_locked_out() {

@@ -13,6 +13,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "http/field_arena.hpp"
 #include "http/server_state.hpp"
 #include "http/types.hpp"
 
@@ -41,7 +42,10 @@ public:
 private:
   friend class proxy_exchange;
   using clock = std::chrono::steady_clock;
-  using request_type = boost::beast::http::request<boost::beast::http::string_body>;
+  using fields_type = boost::beast::http::basic_fields<arena_allocator<char>>;
+  using request_type = boost::beast::http::request<boost::beast::http::string_body, fields_type>;
+  using request_parser =
+    boost::beast::http::request_parser<boost::beast::http::string_body, arena_allocator<char>>;
 
   void wait_for_request();
   void read_header();
@@ -86,7 +90,9 @@ private:
   clock::time_point deadline_ = clock::time_point::max();
   bool timer_waiting_ = false;
   boost::beast::flat_buffer buffer_;
-  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  /// Declared before every holder of its memory (parser_, and exchanges hold the session).
+  field_arena fields_arena_;
+  std::optional<request_parser> parser_;
   boost::beast::http::response<boost::beast::http::string_body> response_;
   std::shared_ptr<server_state> state_;
   uint64_t id_;

@@ -10,6 +10,7 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
+#include "http/field_arena.hpp"
 #include "http/gateway_impl.hpp"
 #include "http/types.hpp"
 #include "http/upstream_response_parser.hpp"
@@ -34,7 +35,8 @@ public:
 
 private:
   using clock = std::chrono::steady_clock;
-  using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
+  using request_parser =
+    boost::beast::http::request_parser<boost::beast::http::buffer_body, arena_allocator<char>>;
 
   // -- admission ------------------------------------------------------------------------
   bool admit_rate();
