@@ -504,6 +504,8 @@ void http_session::on_timer(beast::error_code ec) {
     return;
   if (clock::now() < deadline_)
     return arm_timer(); // the deadline moved on since the timer was set
+  if (exchange_)
+    return exchange_->deadline_passed();
   // Idle, too slow to send its header, or not reading our answer: closing ends the pending
   // operation, whose handler then closes quietly.
   beast::error_code ignored;

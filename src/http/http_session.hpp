@@ -22,6 +22,8 @@ namespace medianest::http {
 /// One HTTP/1.1 connection: reads requests (with idle, header and body limits), routes and
 /// authenticates them, hands them to their handler with a responder, and writes the answer
 /// when the responder is called, on the connection's strand.
+class proxy_exchange;
+
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
   /// `worker` is the index of the HTTP thread (io_context) that owns the socket.
@@ -112,6 +114,9 @@ private:
   /// kept with the connection so that their storage is reused by its next requests.
   std::string upstream_head_;
   std::string client_head_;
+  /// The proxied exchange in flight, which the connection's deadline concerns (it clears this
+  /// when it ends).
+  proxy_exchange* exchange_ = nullptr;
   clock::time_point started_;
 };
 

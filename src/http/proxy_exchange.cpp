@@ -81,12 +81,14 @@ proxy_exchange::proxy_exchange(std::shared_ptr<http_session> session, gateway::i
     gw_(gw),
     pool_(gw.pools[session_->worker_].get()),
     counters_(&gw.counters[session_->worker_]),
-    deadline_(session_->stream_.get_executor()),
     started_(session_->started_) {
   counters_->in_flight.fetch_add(1, std::memory_order_relaxed);
+  session_->exchange_ = this;
 }
 
 proxy_exchange::~proxy_exchange() {
+  if (session_->exchange_ == this) // a pipelined request may have started the next one
+    session_->exchange_ = nullptr;
   if (piece_)
     gw_.give_buffer(session_->worker_, std::move(piece_));
   if (breaker_ticket_)
@@ -496,7 +498,7 @@ void proxy_exchange::fail_upstream(beast::error_code ec) {
   }
   if (upstream_)
     pool_->release(std::move(upstream_), false);
-  deadline_.cancel();
+  clear_deadline();
   bool timed_out = timed_out_ || ec == beast::error::timeout;
   if (ec == net::error::operation_aborted && !timed_out) {
     // the pool is closing: the daemon is shutting down
@@ -623,7 +625,7 @@ void proxy_exchange::on_client_piece(beast::error_code ec) {
 }
 
 void proxy_exchange::finish() {
-  deadline_.cancel();
+  clear_deadline();
   pool_->release(std::move(upstream_), upstream_reusable_ && response_->is_done());
   auto now = clock::now();
   gw_.latency[session_->worker_].add(route_,
@@ -638,7 +640,7 @@ void proxy_exchange::finish() {
 }
 
 void proxy_exchange::abort(const char* where, beast::error_code ec) {
-  deadline_.cancel();
+  clear_deadline();
   spdlog::debug("gateway: exchange on {} aborted {}: {} cid={}", *route_, where, ec.message(),
                 session_->correlation_id_);
   if (upstream_)
@@ -647,26 +649,18 @@ void proxy_exchange::abort(const char* where, beast::error_code ec) {
 }
 
 void proxy_exchange::arm_deadline() {
-  last_progress_ = coarse_now();
-  deadline_.expires_at(last_progress_ + gw_.config.response_timeout);
-  deadline_.async_wait([self = shared_from_this()](beast::error_code ec) { self->on_deadline(ec); });
+  session_->set_deadline(gw_.config.response_timeout);
 }
 
 void proxy_exchange::progress() {
-  last_progress_ = coarse_now();
+  session_->set_deadline(gw_.config.response_timeout);
 }
 
-void proxy_exchange::on_deadline(beast::error_code ec) {
-  if (ec)
-    return; // cancelled: the exchange ended
-  auto due = last_progress_ + gw_.config.response_timeout;
-  if (clock::now() < due) { // it moved since the timer was set: wait for the rest
-    deadline_.expires_at(due);
-    deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      self->on_deadline(ec);
-    });
-    return;
-  }
+void proxy_exchange::clear_deadline() {
+  session_->clear_deadline();
+}
+
+void proxy_exchange::deadline_passed() {
   // Nothing moved for a whole timeout: closing the sockets ends the pending operation, whose
   // handler sees timed_out_.
   timed_out_ = true;
@@ -690,7 +684,7 @@ void proxy_exchange::store_in_cache() {
 }
 
 void proxy_exchange::answer(http_response res) {
-  deadline_.cancel();
+  clear_deadline();
   add_rate_headers(res);
   if (!request_->is_done())
     session_->keep_alive_ = false; // the unread body would be taken for the next request

@@ -72,10 +72,14 @@ private:
   void finish();
   void abort(const char* where, boost::beast::error_code ec);
 
-  // -- one deadline per exchange: no progress for --upstream-timeout ends it -------------
+  // -- no progress for --upstream-timeout ends the exchange ------------------------------
+  // The deadline is the connection's: its one timer, re-armed only when it fires, calls
+  // deadline_passed while an exchange is in flight.
   void arm_deadline();
   void progress();
-  void on_deadline(boost::beast::error_code ec);
+  void clear_deadline();
+  friend class http_session;
+  void deadline_passed();
 
   /// Answers with a buffered response through the session (refusals, cache hits, 502/504).
   void answer(http_response res);
@@ -87,10 +91,6 @@ private:
   /// The pool of this connection's HTTP thread.
   upstream_pool* pool_;
   gateway::impl::counters_block* counters_;
-  /// Progress is noted in last_progress_ and checked only when the timer fires, so that the
-  /// request path arms one timer per exchange instead of one per socket operation.
-  boost::asio::steady_timer deadline_;
-  clock::time_point last_progress_;
   bool timed_out_ = false;
   clock::time_point started_;
   const std::string* route_ = nullptr;
