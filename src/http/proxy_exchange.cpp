@@ -191,7 +191,11 @@ void proxy_exchange::look_up_cache() {
   auto ask = [self, strand](const std::string& key, std::function<void()> on_miss) {
     self->gw_.shared_store->lookup(key, [self, strand, key, on_miss = std::move(on_miss)](
                                           std::optional<decoded_response> found) mutable {
-      net::post(strand, [self, key, found = std::move(found), on_miss = std::move(on_miss)]() mutable {
+      // Everything moves on to the strand: the store keeps this callback until its task ends,
+      // and the exchange (its request's fields are in the connection's arena) must be
+      // destroyed on its own thread.
+      net::post(strand, [self = std::move(self), key = std::move(key), found = std::move(found),
+                         on_miss = std::move(on_miss)]() mutable {
         if (!found)
           return on_miss();
         auto remaining = found->expires_unix_ms - unix_now_ms();
