@@ -4,13 +4,16 @@
 # nginx's proxy_pass with a keep-alive upstream block. wrk drives each in turn, three rounds.
 # Prints requests/s, p50 and p99 of each, the gateway : nginx throughput ratio and the latency
 # each proxy adds over the direct path (targets: ratio >= 1, added p99 < 0.2 ms).
-#   bench/gateway.sh [DURATION_SECONDS] [CONNECTIONS] [PROXY_WORKERS]
+#   bench/gateway.sh [DURATION_SECONDS] [CONNECTIONS] [PROXY_WORKERS] [HEADERS]
 # PROXY_WORKERS (default 2) is both nginx's worker_processes and the gateway's --http-threads.
+# HEADERS: "bare" (default: wrk's request, Host only) or "browser" (eight more fields a browser
+# or an API client sends: User-Agent, Accept*, a bearer token, Referer, Cookie, Connection).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 DURATION=${1:-10}
 CONNECTIONS=${2:-32}
 WORKERS=${3:-2}
+HEADERS=${4:-bare}
 
 bench_require_nginx
 
@@ -66,7 +69,23 @@ for url in "http://127.0.0.1:$UPSTREAM_PORT/api/v1/media/1" "http://127.0.0.1:$N
 done
 
 WRK=(-t1 -c"$CONNECTIONS" -d"${DURATION}s")
-echo "wrk ${WRK[*]}; $(nproc) cores shared by wrk, the upstream (1 nginx worker) and the proxy"
+case "$HEADERS" in
+  bare) ;;
+  browser)
+    cat >"$WORK/browser.lua" <<'LUA'
+wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
+wrk.headers["Accept"] = "application/json, text/plain, */*"
+wrk.headers["Accept-Language"] = "en-US,en;q=0.5"
+wrk.headers["Accept-Encoding"] = "gzip, deflate, br"
+wrk.headers["Authorization"] = "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLTQyIiwicm9sZSI6InVzZXIifQ.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+wrk.headers["Referer"] = "https://media.example.org/library/movies"
+wrk.headers["Cookie"] = "session=4f1c2a9e8b7d6c5e; theme=dark"
+wrk.headers["Connection"] = "keep-alive"
+LUA
+    WRK+=(-s "$WORK/browser.lua") ;;
+  *) echo "HEADERS must be bare or browser, not '$HEADERS'" >&2; exit 2 ;;
+esac
+echo "wrk ${WRK[*]} ($HEADERS request headers); $(nproc) cores shared by wrk, the upstream (1 nginx worker) and the proxy"
 echo "nginx proxy: $WORKERS worker(s), keepalive 64; gateway: --http-threads $WORKERS, --access-log off"
 printf '%-8s %12s %10s %10s\n' path "req/s" "p50 ms" "p99 ms"
 results=()
