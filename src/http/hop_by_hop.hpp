@@ -30,7 +30,9 @@ inline bool is_hop_by_hop(boost::beast::http::field name) noexcept {
 }
 
 /// Calls f(token) for each field name a Connection header value lists, other than the usual
-/// "keep-alive" and "close" (which name no other field).
+/// "keep-alive" and "close" (which name no other field) and Content-Length: the gateway relays
+/// the body with the length it was framed with, and a peer that could have the length dropped
+/// by listing it would make the other side read the body as a next message (smuggling).
 template <class F>
 void for_each_connection_listed(std::string_view connection, F&& f) {
   auto trim = [](std::string_view s) {
@@ -45,7 +47,8 @@ void for_each_connection_listed(std::string_view connection, F&& f) {
     auto comma = std::min(connection.find(',', pos), connection.size());
     auto token = trim(connection.substr(pos, comma - pos));
     if (!token.empty() && !boost::beast::iequals(token, "keep-alive")
-        && !boost::beast::iequals(token, "close"))
+        && !boost::beast::iequals(token, "close")
+        && !boost::beast::iequals(token, "content-length"))
       f(token);
     pos = comma + 1;
   }

@@ -123,6 +123,14 @@ TEST_CASE("gateway forwards requests with X-Forwarded headers and without hop-by
   CHECK(r.header("x-correlation-id") == "trace-me-123");
   CHECK(r.header("server") == "medianest-test-upstream");
 
+  // A client cannot have the gateway drop the length its body is framed with (the upstream
+  // would take the body for a next request).
+  auto listed = c.request("POST", d.base_url() + "/echo/length",
+                          {"Connection: keep-alive, Content-Length"}, "twelve bytes");
+  REQUIRE(listed.status == 200);
+  CHECK(json_of(listed).at("body").as_string() == "twelve bytes");
+  CHECK(json_of(listed).at("headers").as_object().at("content-length").as_string() == "12");
+
   // A chain of proxies: the client's address is appended; the scheme defaults to http.
   auto chained = json_of(c.request("GET", d.base_url() + "/echo/chained",
                                    {"X-Forwarded-For: 10.0.0.1", "X-Correlation-ID: bad id!"}));
