@@ -22,11 +22,17 @@ upstream_response_parser::upstream_response_parser(std::string& head, bool rate_
 }
 
 void upstream_response_parser::on_response_impl(int code, beast::string_view reason, int,
-                                                beast::error_code&) {
+                                                beast::error_code& ec) {
+  // Three digits, but 000-099 is no status (RFC 9110 15): such an answer is a bad gateway, not
+  // something to relay (found by the upstream_response fuzzer: "099" became "99").
+  if (code < 100) {
+    ec = bhttp::error::bad_status;
+    return;
+  }
   status_ = static_cast<unsigned>(code);
   char digits[4];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, code);
-  head_.append("HTTP/1.1 ").append(digits, end).push_back(' ');
+  auto written = std::to_chars(digits, digits + sizeof digits, code);
+  head_.append("HTTP/1.1 ").append(digits, written.ptr).push_back(' ');
   if (reason.empty())
     head_.append(bhttp::obsolete_reason(static_cast<bhttp::status>(code)));
   else
@@ -37,6 +43,11 @@ void upstream_response_parser::on_response_impl(int code, beast::string_view rea
 
 void upstream_response_parser::on_field_impl(bhttp::field name, beast::string_view name_string,
                                              beast::string_view value, beast::error_code&) {
+  // Fields after the header are a chunked body's trailer: the head may be on the wire already,
+  // and the gateway frames the body again without trailers (found by the fuzzer: they were
+  // appended after the head's blank line).
+  if (header_done_)
+    return;
   if (name == bhttp::field::connection)
     for_each_connection_listed(value, [this](std::string_view token) {
       connection_listed_.append(token).push_back(',');
@@ -83,6 +94,7 @@ bool upstream_response_parser::replaced_by_gateway(std::string_view name) const 
 }
 
 void upstream_response_parser::on_header_impl(beast::error_code&) {
+  header_done_ = true;
   if (!connection_listed_.empty())
     drop_connection_listed();
 }

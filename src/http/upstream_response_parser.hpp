@@ -87,6 +87,7 @@ private:
   span vary_;
   span content_type_;
   bool sets_cookie_ = false;
+  bool header_done_ = false;
   /// Comma-separated field names the Connection header listed beyond keep-alive and close.
   std::string connection_listed_;
 };

@@ -129,6 +129,14 @@ TEST_CASE("a status line without a reason gets the standard one; the first value
   CHECK_FALSE(p.keep_alive()); // HTTP/1.0 without keep-alive
 }
 
+TEST_CASE("a status under 100 is a bad upstream answer, not relayed") {
+  std::string head;
+  upstream_response_parser p{head, false, false};
+  std::string_view wire = "HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n";
+  CHECK(feed(p, wire) == bhttp::error::bad_status);
+  CHECK(head.empty());
+}
+
 TEST_CASE("a body is delivered into the caller's buffer piece by piece, chunked or not") {
   SECTION("content-length") {
     std::string head;
@@ -161,6 +169,20 @@ TEST_CASE("a body is delivered into the caller's buffer piece by piece, chunked 
     CHECK(p.chunked());
     CHECK(std::string(piece, sizeof piece - p.size) == "abcdefgh");
     CHECK(p.head() == "HTTP/1.1 200 OK\r\n"); // Transfer-Encoding is the gateway's to set
+  }
+  SECTION("chunked, with a trailer, which is not added to the head") {
+    std::string head;
+    upstream_response_parser p{head, false, false};
+    std::string_view wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            "3\r\nabc\r\n0\r\nX-Trailer: injected\r\nSet-Cookie: t=1\r\n\r\n";
+    char piece[64];
+    p.data = piece;
+    p.size = sizeof piece;
+    CHECK_FALSE(feed(p, wire));
+    CHECK(p.is_done());
+    CHECK(std::string(piece, sizeof piece - p.size) == "abc");
+    CHECK(p.head() == "HTTP/1.1 200 OK\r\n");
+    CHECK_FALSE(p.sets_cookie());
   }
   SECTION("no buffer yet") {
     std::string head;
