@@ -19,11 +19,11 @@
 
 namespace medianest::http {
 
+class proxy_exchange;
+
 /// One HTTP/1.1 connection: reads requests (with idle, header and body limits), routes and
 /// authenticates them, hands them to their handler with a responder, and writes the answer
 /// when the responder is called, on the connection's strand.
-class proxy_exchange;
-
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
   /// `worker` is the index of the HTTP thread (io_context) that owns the socket.
@@ -92,7 +92,8 @@ private:
   clock::time_point deadline_ = clock::time_point::max();
   bool timer_waiting_ = false;
   boost::beast::flat_buffer buffer_;
-  /// Declared before every holder of its memory (parser_, and exchanges hold the session).
+  /// Declared before parser_, whose fields it holds, so that it is destroyed after it (a
+  /// proxied exchange that holds a request's fields holds the session too).
   field_arena fields_arena_;
   std::optional<request_parser> parser_;
   boost::beast::http::response<boost::beast::http::string_body> response_;
