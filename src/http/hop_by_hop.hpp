@@ -6,6 +6,8 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 
+#include "model/http_text.hpp"
+
 namespace medianest::http {
 
 /// Whether a header field concerns one connection only and is not forwarded by a proxy (RFC
@@ -35,17 +37,10 @@ inline bool is_hop_by_hop(boost::beast::http::field name) noexcept {
 /// by listing it would make the other side read the body as a next message (smuggling).
 template <class F>
 void for_each_connection_listed(std::string_view connection, F&& f) {
-  auto trim = [](std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-      s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-      s.remove_suffix(1);
-    return s;
-  };
   size_t pos = 0;
   while (pos < connection.size()) {
     auto comma = std::min(connection.find(',', pos), connection.size());
-    auto token = trim(connection.substr(pos, comma - pos));
+    auto token = trim_ows(connection.substr(pos, comma - pos));
     if (!token.empty() && !boost::beast::iequals(token, "keep-alive")
         && !boost::beast::iequals(token, "close")
         && !boost::beast::iequals(token, "content-length"))

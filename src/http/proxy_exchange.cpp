@@ -19,6 +19,7 @@
 #include "http/http_session.hpp"
 #include "model/cache_policy.hpp"
 #include "model/cached_response_codec.hpp"
+#include "model/http_text.hpp"
 #include "model/request_record.hpp"
 
 namespace medianest::http {
@@ -65,11 +66,7 @@ bool replayable(std::string_view name) {
   for (std::string_view skip : {"Content-Length", "Content-Type", "Date", "X-Correlation-ID",
                                 "Age", "X-RateLimit-Limit", "X-RateLimit-Remaining",
                                 "X-RateLimit-Reset", "X-Cache"})
-    if (name.size() == skip.size()
-        && std::equal(name.begin(), name.end(), skip.begin(), [](char a, char b) {
-             return std::tolower(static_cast<unsigned char>(a))
-                    == std::tolower(static_cast<unsigned char>(b));
-           }))
+    if (iequals_ascii(name, skip))
       return false;
   return true;
 }

@@ -11,6 +11,7 @@
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
+#include "model/http_text.hpp"
 #include "model/json.hpp"
 
 namespace medianest {
@@ -76,13 +77,6 @@ bool has_space_or_control(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return is_space_or_control(c); });
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) ==
-           std::tolower(static_cast<unsigned char>(y));
-  });
-}
-
 bool is_alnum(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0;
 }
@@ -139,7 +133,7 @@ std::optional<url_parts> parse_http_url(std::string_view url) {
   if (sep == std::string_view::npos)
     return std::nullopt;
   auto scheme = url.substr(0, sep);
-  if (!iequals(scheme, "http") && !iequals(scheme, "https"))
+  if (!iequals_ascii(scheme, "http") && !iequals_ascii(scheme, "https"))
     return std::nullopt;
   auto after = url.substr(sep + 3);
   auto end = after.find_first_of("/?#");

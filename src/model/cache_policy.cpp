@@ -1,5 +1,6 @@
 #include "model/cache_policy.hpp"
 
+#include "model/http_text.hpp"
 #include "model/sha256.hpp"
 
 #include <algorithm>
@@ -9,22 +10,6 @@
 namespace medianest {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size()
-         && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-              return std::tolower(static_cast<unsigned char>(x))
-                     == std::tolower(static_cast<unsigned char>(y));
-            });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
 
 /// Calls `f(name, value)` for each comma-separated directive; quoted values keep their commas.
 template <class F>
@@ -38,10 +23,10 @@ void for_each_directive(std::string_view value, F&& f) {
         quoted = !quoted;
       ++end;
     }
-    auto item = trim(value.substr(pos, end - pos));
+    auto item = trim_ows(value.substr(pos, end - pos));
     auto eq = item.find('=');
-    auto name = trim(item.substr(0, eq));
-    auto arg = eq == std::string_view::npos ? std::string_view{} : trim(item.substr(eq + 1));
+    auto name = trim_ows(item.substr(0, eq));
+    auto arg = eq == std::string_view::npos ? std::string_view{} : trim_ows(item.substr(eq + 1));
     if (arg.size() >= 2 && arg.front() == '"' && arg.back() == '"')
       arg = arg.substr(1, arg.size() - 2);
     if (!name.empty())
@@ -61,7 +46,7 @@ int64_t seconds_of(std::string_view arg) {
 bool contains_token(std::string_view list, std::string_view token) {
   bool found = false;
   for_each_directive(list, [&](std::string_view name, std::string_view) {
-    found = found || iequals(name, token);
+    found = found || iequals_ascii(name, token);
   });
   return found;
 }
@@ -71,17 +56,17 @@ bool contains_token(std::string_view list, std::string_view token) {
 cache_control parse_cache_control(std::string_view value) {
   cache_control cc;
   for_each_directive(value, [&](std::string_view name, std::string_view arg) {
-    if (iequals(name, "no-store"))
+    if (iequals_ascii(name, "no-store"))
       cc.no_store = true;
-    else if (iequals(name, "no-cache"))
+    else if (iequals_ascii(name, "no-cache"))
       cc.no_cache = true;
-    else if (iequals(name, "private"))
+    else if (iequals_ascii(name, "private"))
       cc.is_private = true;
-    else if (iequals(name, "public"))
+    else if (iequals_ascii(name, "public"))
       cc.is_public = true;
-    else if (iequals(name, "max-age"))
+    else if (iequals_ascii(name, "max-age"))
       cc.max_age = seconds_of(arg);
-    else if (iequals(name, "s-maxage"))
+    else if (iequals_ascii(name, "s-maxage"))
       cc.s_maxage = seconds_of(arg);
   });
   return cc;
@@ -96,7 +81,7 @@ store_decision decide_store(const response_traits& response, std::chrono::second
     return d;
   bool varies = false;
   for_each_directive(response.vary, [&](std::string_view name, std::string_view) {
-    varies = varies || !iequals(name, "Accept-Encoding");
+    varies = varies || !iequals_ascii(name, "Accept-Encoding");
   });
   if (varies)
     return d;

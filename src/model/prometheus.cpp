@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <span>
 
+#include "model/http_text.hpp"
 #include "model/metrics.hpp"
 
 namespace medianest {
@@ -22,32 +23,12 @@ std::string_view content_type_of(exposition_format f) noexcept {
 
 namespace {
 
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size())
-    return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    auto x = static_cast<unsigned char>(a[i]);
-    auto y = static_cast<unsigned char>(b[i]);
-    if (std::tolower(x) != std::tolower(y))
-      return false;
-  }
-  return true;
-}
-
 /// Calls f(item) for every `sep`-separated item, trimmed.
 template <class F>
 void split(std::string_view text, char sep, F&& f) {
   while (true) {
     auto pos = text.find(sep);
-    f(trim(text.substr(0, pos)));
+    f(trim_ows(text.substr(0, pos)));
     if (pos == std::string_view::npos)
       return;
     text.remove_prefix(pos + 1);
@@ -73,7 +54,7 @@ exposition_format negotiate_exposition(std::string_view accept) noexcept {
     if (range.empty())
       return;
     auto semi = range.find(';');
-    auto type = trim(range.substr(0, semi));
+    auto type = trim_ows(range.substr(0, semi));
     double q = 1;
     std::string_view version;
     if (semi != std::string_view::npos)
@@ -81,26 +62,26 @@ exposition_format negotiate_exposition(std::string_view accept) noexcept {
         auto eq = param.find('=');
         if (eq == std::string_view::npos)
           return;
-        auto name = trim(param.substr(0, eq));
-        auto value = trim(param.substr(eq + 1));
+        auto name = trim_ows(param.substr(0, eq));
+        auto value = trim_ows(param.substr(eq + 1));
         if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
           value = value.substr(1, value.size() - 2);
-        if (iequals(name, "q"))
+        if (iequals_ascii(name, "q"))
           q = parse_quality(value);
-        else if (iequals(name, "version"))
+        else if (iequals_ascii(name, "version"))
           version = value;
       });
     if (q <= 0)
       return;
-    if (iequals(type, "application/openmetrics-text")) {
+    if (iequals_ascii(type, "application/openmetrics-text")) {
       if (!version.empty() && version != "1.0.0" && version != "0.0.1")
         return;
       if (q > best_om) {
         best_om = q;
         om_at = index;
       }
-    } else if (iequals(type, "text/plain") || iequals(type, "text/*") || iequals(type, "*/*")) {
-      if (iequals(type, "text/plain") && !version.empty() && version != "0.0.4")
+    } else if (iequals_ascii(type, "text/plain") || iequals_ascii(type, "text/*") || iequals_ascii(type, "*/*")) {
+      if (iequals_ascii(type, "text/plain") && !version.empty() && version != "0.0.4")
         return;
       if (q > best_text) {
         best_text = q;
