@@ -12,13 +12,26 @@ namespace {
 using self_ptr = notification_dispatcher_actor::stateful_pointer<notification_dispatcher_state>;
 constexpr auto tick_interval = std::chrono::seconds(5);
 
+/// The channels the settings give a destination: notifications go to these, and these load
+/// their transport when the settings arrive.
+struct destinations {
+  bool webhook;
+  bool discord;
+  bool email;
+};
+
+destinations configured(const alert_notifications& cfg) {
+  return {!cfg.webhook.empty(), cfg.discord && !cfg.discord_url.empty(), !cfg.email.empty()};
+}
+
 void fan_out(self_ptr self, const alert_event& e) {
   auto& st = self->state;
   const auto& cfg = st.settings;
-  if (!cfg.webhook.empty())
+  auto to = configured(cfg);
+  if (to.webhook)
     self->send(st.webhook, notify_atom::value,
                notification_job{e, cfg.webhook, mask_webhook_url(cfg.webhook), 1});
-  if (cfg.discord && !cfg.discord_url.empty())
+  if (to.discord)
     self->send(st.discord, notify_atom::value,
                notification_job{e, cfg.discord_url, mask_webhook_url(cfg.discord_url), 1});
   for (const auto& address : cfg.email)
@@ -63,11 +76,12 @@ notification_dispatcher_actor::behavior_type notification_dispatcher(
     [self](caf::put_atom, alert_notifications& settings) {
       auto& st = self->state;
       st.settings = std::move(settings);
-      if (!st.settings.webhook.empty())
+      auto to = configured(st.settings);
+      if (to.webhook)
         self->send(st.webhook, prepare_atom::value);
-      if (st.settings.discord && !st.settings.discord_url.empty())
+      if (to.discord)
         self->send(st.discord, prepare_atom::value);
-      if (!st.settings.email.empty())
+      if (to.email)
         self->send(st.email, prepare_atom::value);
     },
     [self](caf::tick_atom) {

@@ -1,8 +1,9 @@
 #pragma once
 // libcurl, loaded with dlopen when a notification destination is configured (or the first
-// notification goes out) instead of linked into the daemon: libcurl and the libraries it pulls in (GnuTLS, nghttp2, libssh2, librtmp, libpsl...)
-// cost ~4 MB of resident memory just by being loaded, and a daemon without a notification
-// channel never needs them (docs/benchmarks.md, "Overhead").
+// notification goes out) instead of linked into the daemon: libcurl and the libraries it pulls
+// in (GnuTLS, nghttp2, libssh2, librtmp, libpsl...) cost ~4 MB of resident memory just by being
+// loaded, and a daemon without a notification channel never needs them (docs/benchmarks.md,
+// "Overhead").
 
 #include <string>
 
