@@ -3,7 +3,9 @@
 #include <csignal>
 #include <unistd.h>
 #include <cstdio>
+#include <chrono>
 #include <system_error>
+#include <thread>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -131,6 +133,18 @@ live_sink live_sink_of(const std::shared_ptr<http::live_feed>& feed) {
 }
 
 /// Writes the store's pending roll-ups before the actors stop (bounded wait).
+/// The hub publishes its first snapshot as it starts. Listening only once it has means that a
+/// client that finds the port open (a health check, a first scrape) is never answered "the
+/// first snapshot is not ready yet". The main thread waits, not an actor or HTTP thread; a hub
+/// that does not publish in time does not keep the other endpoints from being served.
+void await_first_snapshot(const http::snapshot_view& view, std::chrono::milliseconds limit) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (!view.latest() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  if (!view.latest())
+    spdlog::warn("no metrics snapshot after {} ms; listening anyway", limit.count());
+}
+
 void flush_history(caf::actor_system& system, const timeseries_store_actor& store) {
   caf::scoped_actor self{system};
   self->request(store, std::chrono::seconds(5), caf::flush_atom::value)
@@ -291,6 +305,7 @@ int run_daemon(const serve_config& cfg) {
   live_cfg.write_timeout = cfg.live_write_timeout;
   auto live = server.enable_live_feed(std::string{http::api_prefix} + "/live", live_cfg);
   auto running = spawn_actors(system, cfg, server, view, recorder, live, *services);
+  await_first_snapshot(*view, std::chrono::seconds(2));
   auto stop_actors = [&running] {
     for (const auto& a : running.all)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
