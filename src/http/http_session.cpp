@@ -153,11 +153,14 @@ void http_session::read_header() {
   else
     parser_->body_limit(state_->config.body_limit);
   parser_->header_limit(static_cast<std::uint32_t>(state_->config.header_limit));
+  // The whole request, body included, must arrive within the header timeout of its first
+  // byte, also when its header came whole in the first read: then only the idle timeout
+  // would bound a body trickled a byte at a time.
+  set_deadline(state_->config.header_timeout);
   if (auto ec = parse_buffered(*parser_, buffer_, [this] { return parser_->is_header_done(); }))
     return fail_read(ec);
   if (parser_->is_header_done())
     return on_header({});
-  set_deadline(state_->config.header_timeout);
   bhttp::async_read_header(stream_.socket(), buffer_, *parser_,
                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
                              self->on_header(ec);

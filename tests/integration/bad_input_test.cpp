@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -632,6 +633,12 @@ struct tcp_peer {
         && errno != EAGAIN && errno != EWOULDBLOCK)
       closed = true;
   }
+  /// Sends all of `bytes` in one call, so that they arrive together.
+  void send_all(std::string_view bytes) {
+    if (!closed && ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL)
+                     != static_cast<ssize_t>(bytes.size()))
+      closed = true;
+  }
 };
 
 /// One GET /health on a new connection: its status and how long it took.
@@ -792,6 +799,32 @@ TEST_CASE("thousands of idle connections do not lock out a connected client or a
     std::this_thread::sleep_for(50ms);
   CHECK(timed_health(d).first == 200);
   CHECK(d.running());
+}
+
+TEST_CASE("a client whose header arrives whole and whose body trickles is cut off at the header timeout") {
+  daemon_process d{{{"--header-timeout", "2"}, {}, {}}};
+  // The header in one segment, so that the daemon's first read holds all of it.
+  tcp_peer peer(d.port());
+  REQUIRE_FALSE(peer.closed);
+  auto started = steady::now();
+  peer.send_all("PUT " + api + "/alerts HTTP/1.1\r\nHost: x\r\n"
+                "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n");
+  auto next_byte = started + 1s;
+  while (!peer.closed && steady::now() < started + 8s) {
+    if (steady::now() >= next_byte) {
+      peer.send_byte(' ');
+      next_byte += 1s;
+    }
+    peer.poll_input();
+    std::this_thread::sleep_for(20ms);
+  }
+  auto after = steady::now() - started;
+  INFO("closed after " << std::chrono::duration<double>(after).count() << " s");
+  REQUIRE(peer.closed); // not left to the 60 s idle timeout
+  CHECK(after >= 1500ms);
+  CHECK(after < 5s);
+  CHECK(peer.received.empty()); // dropped, never served
+  CHECK(timed_health(d).first == 200);
 }
 
 TEST_CASE("slowloris clients trickling headers or bodies are cut off at the header timeout while a normal client is served fast") {
