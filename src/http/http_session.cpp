@@ -19,6 +19,7 @@
 #include "http/live_session.hpp"
 #include "http/proxy_exchange.hpp"
 #include "http/router.hpp"
+#include "model/http_text.hpp"
 #include "model/query_string.hpp"
 
 namespace medianest::http {
@@ -171,6 +172,8 @@ void http_session::on_header(beast::error_code ec) {
   if (ec)
     return fail_read(ec);
   method_ = std::string{parser_->get().method_string()};
+  if (!take_absolute_form(parser_->get()))
+    return fail_read(bhttp::error::bad_target);
   // RFC 9112 §6.3: a request whose Transfer-Encoding does not end in chunked has no length the
   // server can trust; Beast would read it as bodiless and the body as the next request
   // (smuggling, here or upstream). 400 and close.
@@ -188,6 +191,21 @@ void http_session::on_header(beast::error_code ec) {
     return;
   }
   continue_after_header();
+}
+
+// RFC 9112 3.2.2: a server must accept a target in absolute form ("GET http://host/path"),
+// which clients send to a proxy, and take its authority as the Host. From here on the request
+// is in origin form, for the routes and for the upstream alike.
+bool http_session::take_absolute_form(request_type& req) {
+  auto absolute = split_absolute_form(req.target());
+  if (!absolute)
+    return true;
+  if (absolute->authority.empty())
+    return false;
+  std::string authority{absolute->authority}; // the target's storage is about to be replaced
+  req.target(absolute->origin_form);
+  req.set(bhttp::field::host, authority);
+  return true;
 }
 
 void http_session::continue_after_header() {

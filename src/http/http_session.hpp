@@ -53,6 +53,8 @@ private:
   void read_header();
   void on_header(boost::beast::error_code ec);
   void read_body();
+  /// An absolute-form target turned into origin form and Host; false when it has no host.
+  static bool take_absolute_form(request_type& req);
   /// After the header: a gateway request goes upstream, anything else reads its body.
   void continue_after_header();
   /// The proxy wrote the whole response itself: account the request and read the next one.

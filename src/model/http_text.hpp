@@ -4,6 +4,8 @@
 // Accept, Connection and the like.
 
 #include <cstddef>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace medianest {
@@ -26,6 +28,33 @@ inline bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
     if (lower(a[i]) != lower(b[i]))
       return false;
   return true;
+}
+
+/// A request target in absolute form (RFC 9112 3.2.2), split into the authority that stands
+/// for the Host and the origin form the routes see: "http://host:80/a?b" is "host:80" and
+/// "/a?b"; an empty path becomes "/".
+struct absolute_form_target {
+  std::string_view authority; // may be empty, which the caller refuses
+  std::string origin_form;
+};
+
+/// `target` split as above when it is in absolute form with the http or https scheme;
+/// nullopt for any other target (origin form, or another scheme, which no route matches).
+inline std::optional<absolute_form_target> split_absolute_form(std::string_view target) {
+  auto scheme_end = target.find("://");
+  if (scheme_end == std::string_view::npos)
+    return std::nullopt;
+  auto scheme = target.substr(0, scheme_end);
+  if (!iequals_ascii(scheme, "http") && !iequals_ascii(scheme, "https"))
+    return std::nullopt;
+  auto rest = target.substr(scheme_end + 3);
+  auto path_start = rest.find_first_of("/?#");
+  absolute_form_target split{rest.substr(0, path_start), "/"};
+  if (path_start != std::string_view::npos) {
+    auto origin = rest.substr(path_start);
+    split.origin_form = origin.front() == '/' ? std::string{origin} : "/" + std::string{origin};
+  }
+  return split;
 }
 
 } // namespace medianest

@@ -387,6 +387,8 @@ std::vector<bad_case> bad_cases() {
          api + "/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
          api + "/../../../etc/passwd",
          api + "/optimize/..%2f..%2f..%2fetc%2fpasswd",
+         "http://localhost/dashboard/../../etc/passwd",
+         "http://localhost/../../../etc/passwd",
        })
     t.push_back(and_check(expect("traversal " + target, "GET", target, 404, "NOT_FOUND"),
                           no_foreign_file));

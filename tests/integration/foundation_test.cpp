@@ -167,6 +167,29 @@ TEST_CASE("malformed HTTP gets a 400 envelope and the connection closes") {
   CHECK(c.get(d.base_url() + "/health").status == 200);
 }
 
+TEST_CASE("an absolute-form target is served as its origin form - one without a host is 400") {
+  daemon_process d;
+  auto token = d.token("admin");
+  // RFC 9112 3.2.2: what a client sends to a proxy, a server must accept too.
+  auto health = raw_exchange(d.port(), "GET http://127.0.0.1:" + std::to_string(d.port())
+                                         + "/health HTTP/1.1\r\nHost: elsewhere\r\n"
+                                           "Connection: close\r\n\r\n");
+  CHECK(health.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(health.find("\"status\"") != std::string::npos);
+  auto metrics = raw_exchange(d.port(), "GET HTTP://localhost" + metrics_path
+                                          + "?x=1 HTTP/1.1\r\nHost: localhost\r\n"
+                                            "Authorization: Bearer " + token + "\r\n"
+                                            "Connection: close\r\n\r\n");
+  CHECK(metrics.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(metrics.find("\"system\"") != std::string::npos);
+
+  auto hostless = raw_exchange(d.port(), "GET http:///health HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(hostless.rfind("HTTP/1.1 400", 0) == 0);
+  CHECK(hostless.find("VALIDATION_ERROR") != std::string::npos);
+  http_client c;
+  CHECK(c.get(d.base_url() + "/health").status == 200);
+}
+
 TEST_CASE("GET live without a WebSocket upgrade says how to connect") {
   daemon_process d;
   http_client c;

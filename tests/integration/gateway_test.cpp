@@ -131,6 +131,14 @@ TEST_CASE("gateway forwards requests with X-Forwarded headers and without hop-by
   CHECK(json_of(listed).at("body").as_string() == "twelve bytes");
   CHECK(json_of(listed).at("headers").as_object().at("content-length").as_string() == "12");
 
+  // An absolute-form target goes upstream in origin form, its authority as the forwarded host.
+  auto absolute = raw_exchange(d.port(), "GET http://media.example:8080/echo/abs?y=2 HTTP/1.1\r\n"
+                                         "Host: ignored.example\r\nConnection: close\r\n\r\n");
+  REQUIRE(absolute.rfind("HTTP/1.1 200", 0) == 0);
+  auto absolute_echo = boost::json::parse(absolute.substr(absolute.find("\r\n\r\n") + 4));
+  CHECK(absolute_echo.at("target").as_string() == "/echo/abs?y=2");
+  CHECK(absolute_echo.at("headers").at("x-forwarded-host").as_string() == "media.example:8080");
+
   // A chain of proxies: the client's address is appended; the scheme defaults to http.
   auto chained = json_of(c.request("GET", d.base_url() + "/echo/chained",
                                    {"X-Forwarded-For: 10.0.0.1", "X-Correlation-ID: bad id!"}));
