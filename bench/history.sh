@@ -18,7 +18,7 @@ SEED_DIR=$(mktemp -d /tmp/medianest-history-seed.XXXXXX)
 trap 'bench_stop_daemon; rm -rf "$SEED_DIR"' EXIT
 echo "seeding 30 days x 20 series ..."
 start=$(date +%s.%N)
-"$BENCH_BUILD/bench/seed_history" "$SEED_DIR/medianest.db" 30 20 30
+"$BENCH_BUILD/bench/seed_history" "$SEED_DIR/medianest.db" bench 30 20 30
 echo "seeded in $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e-s}') s"
 bytes=$(stat -c %s "$SEED_DIR/medianest.db")
 rows=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from rollups').fetchone()[0])" "$SEED_DIR/medianest.db")
@@ -31,7 +31,7 @@ for cache in 1000 0; do
     cp "$SEED_DIR/medianest.db" "$DATA_COPY/"
     port=$(bench_free_port)
     "$BENCH_BUILD/medianest-perf" serve --listen "127.0.0.1:$port" --data-dir "$DATA_COPY" \
-      --access-log off --history-cache-ms "$cache" >"$DATA_COPY/daemon.log" 2>&1 &
+      --instance bench --access-log off --history-cache-ms "$cache" >"$DATA_COPY/daemon.log" 2>&1 &
     DAEMON_PID=$!
     DAEMON_DIR=$DATA_COPY
     for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.05; done

@@ -1,6 +1,7 @@
 // Writes synthetic history into a daemon's database: `days` of 1h and 5m buckets and up to
 // 7 days of 1m buckets for `metrics` series (the 7 built-in ones, then per-route series),
-// each bucket holding `samples` values. Usage: seed_history DB_FILE DAYS METRICS [SAMPLES]
+// each bucket holding `samples` values, owned by the daemon named INSTANCE (--instance).
+// Usage: seed_history DB_FILE INSTANCE DAYS METRICS [SAMPLES]
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -13,14 +14,15 @@
 using namespace medianest;
 
 int main(int argc, char** argv) {
-  if (argc < 4) {
-    std::fprintf(stderr, "usage: seed_history DB_FILE DAYS METRICS [SAMPLES]\n");
+  if (argc < 5) {
+    std::fprintf(stderr, "usage: seed_history DB_FILE INSTANCE DAYS METRICS [SAMPLES]\n");
     return 2;
   }
   std::string path = argv[1];
-  int64_t days = std::stoll(argv[2]);
-  size_t metric_count = std::stoul(argv[3]);
-  int samples = argc > 4 ? std::stoi(argv[4]) : 30;
+  std::string instance = argv[2];
+  int64_t days = std::stoll(argv[3]);
+  size_t metric_count = std::stoul(argv[4]);
+  int samples = argc > 5 ? std::stoi(argv[5]) : 30;
   sources::sql_session db{{database_target::kind::sqlite, path}};
   std::string error;
   if (!db.open(error) || !sources::migrate(db, error)) {
@@ -51,7 +53,7 @@ int main(int argc, char** argv) {
           r.add(std::min(base * noise(rng), info.unit == "fraction" ? 1.0 : 1e9), info.scale);
         rows.push_back(to_row(name, res, r, info.scale));
       }
-      if (!sources::upsert_rollups(db, rows, error)) {
+      if (!sources::upsert_rollups(db, instance, rows, error)) {
         std::fprintf(stderr, "seed_history: %s\n", error.c_str());
         return 1;
       }

@@ -19,13 +19,25 @@ caf::error unavailable(const std::string& what) {
 }
 
 bool ensure_ready(timeseries_db_state& st, std::string& error) {
-  return sources::ensure_schema(*st.session, st.migrated, error);
+  if (!sources::ensure_schema(*st.session, st.migrated, error))
+    return false;
+  if (st.maintains && !st.claimed_unowned) {
+    uint64_t claimed = 0;
+    if (!sources::claim_unowned_rollups(*st.session, st.instance, claimed, error))
+      return false;
+    st.claimed_unowned = true;
+    if (claimed)
+      spdlog::info("{} roll-up rows written before roll-ups had an owner now belong to "
+                   "instance '{}'", claimed, st.instance);
+  }
+  return true;
 }
 
 /// Merged sketch of [from, to): 1h buckets for whole hours, the query's resolution at the
 /// edges, pending buckets over stored ones.
-bool summary_sketch(sources::sql_session& db, const history_request& req, int64_t from,
-                    int64_t to, rollup& merged, std::string& error) {
+bool summary_sketch(sources::sql_session& db, const std::string& instance,
+                    const history_request& req, int64_t from, int64_t to, rollup& merged,
+                    std::string& error) {
   const auto& q = req.query;
   auto first_hour = bucket_start(from + resolution_1h - 1, resolution_1h);
   auto last_hour = bucket_start(to, resolution_1h);
@@ -38,15 +50,15 @@ bool summary_sketch(sources::sql_session& db, const history_request& req, int64_
   };
   if (q.resolution == resolution_1h || first_hour >= last_hour) {
     std::vector<rollup_row> rows;
-    if (!sources::read_rollups(db, q.metric, q.resolution, from, to, true, rows, error))
+    if (!sources::read_rollups(db, instance, q.metric, q.resolution, from, to, true, rows, error))
       return false;
     add_rows(merge_rows(std::move(rows), req.pending, from));
     return true;
   }
   std::vector<rollup_row> hours, left, right;
-  if (!sources::read_rollups(db, q.metric, resolution_1h, first_hour, last_hour, true, hours, error)
-      || !sources::read_rollups(db, q.metric, q.resolution, from, first_hour, true, left, error)
-      || !sources::read_rollups(db, q.metric, q.resolution, last_hour, to, true, right, error))
+  if (!sources::read_rollups(db, instance, q.metric, resolution_1h, first_hour, last_hour, true, hours, error)
+      || !sources::read_rollups(db, instance, q.metric, q.resolution, from, first_hour, true, left, error)
+      || !sources::read_rollups(db, instance, q.metric, q.resolution, last_hour, to, true, right, error))
     return false;
   auto in_range = [](std::vector<rollup_row> rows, int64_t lo, int64_t hi) {
     rows.erase(std::remove_if(rows.begin(), rows.end(),
@@ -63,7 +75,8 @@ bool summary_sketch(sources::sql_session& db, const history_request& req, int64_
 
 } // namespace
 
-caf::expected<std::string> answer_history(sources::sql_session& db, const history_request& req) {
+caf::expected<std::string> answer_history(sources::sql_session& db, const std::string& instance,
+                                          const history_request& req) {
   const auto& q = req.query;
   auto info = find_metric(q.metric);
   if (!info)
@@ -72,7 +85,7 @@ caf::expected<std::string> answer_history(sources::sql_session& db, const histor
   auto to = req.now_unix + q.resolution;
   std::string error;
   std::vector<rollup_row> stored;
-  if (!sources::read_rollups(db, q.metric, q.resolution, from, to, false, stored, error))
+  if (!sources::read_rollups(db, instance, q.metric, q.resolution, from, to, false, stored, error))
     return unavailable(error);
   auto points = merge_rows(std::move(stored), req.pending, from);
   history_summary summary;
@@ -85,7 +98,7 @@ caf::expected<std::string> answer_history(sources::sql_session& db, const histor
   if (summary.count)
     summary.average /= static_cast<double>(summary.count);
   rollup merged;
-  if (!summary_sketch(db, req, from, to, merged, error))
+  if (!summary_sketch(db, instance, req, from, to, merged, error))
     return unavailable(error);
   summary.p95 = merged.quantile(0.95, info->scale);
   summary.p99 = merged.quantile(0.99, info->scale);
@@ -103,7 +116,8 @@ caf::expected<std::string> answer_history(sources::sql_session& db, const histor
   return render_history(q, *info, points, summary, forecast);
 }
 
-caf::expected<summary_sql_data> read_summary_data(sources::sql_session& db, int64_t now_unix) {
+caf::expected<summary_sql_data> read_summary_data(sources::sql_session& db,
+                                                  const std::string& instance, int64_t now_unix) {
   summary_sql_data out;
   std::string error;
   auto day = int64_t{86400};
@@ -111,12 +125,12 @@ caf::expected<summary_sql_data> read_summary_data(sources::sql_session& db, int6
   auto window = [&](const std::string& metric, summary_sql_data::window_average& w) {
     double sum = 0;
     uint64_t count = 0;
-    if (!sources::sum_and_count(db, metric, current_hour - day, current_hour + resolution_1h,
+    if (!sources::sum_and_count(db, instance, metric, current_hour - day, current_hour + resolution_1h,
                                 sum, count, error))
       return false;
     if (count)
       w.last = sum / static_cast<double>(count);
-    if (!sources::sum_and_count(db, metric, current_hour - 2 * day, current_hour - day, sum,
+    if (!sources::sum_and_count(db, instance, metric, current_hour - 2 * day, current_hour - day, sum,
                                 count, error))
       return false;
     if (count)
@@ -125,7 +139,7 @@ caf::expected<summary_sql_data> read_summary_data(sources::sql_session& db, int6
   };
   if (!window("response_time", out.response_time) || !window("memory", out.memory)
       || !window("cache_hit_rate", out.cache_hit_rate)
-      || !sources::read_rollups(db, "memory", resolution_1h, current_hour - day,
+      || !sources::read_rollups(db, instance, "memory", resolution_1h, current_hour - day,
                                 current_hour + resolution_1h, false, out.memory_hours, error))
     return unavailable(error);
   return out;
@@ -133,11 +147,12 @@ caf::expected<summary_sql_data> read_summary_data(sources::sql_session& db, int6
 
 timeseries_db_actor::behavior_type
 timeseries_db(timeseries_db_actor::stateful_pointer<timeseries_db_state> self,
-              database_target target, retention_policy keep,
+              database_target target, std::string instance, retention_policy keep,
               database_collector_actor usage_sink, std::chrono::milliseconds slow_query,
               bool maintains) {
   auto& st = self->state;
   st.maintains = maintains;
+  st.instance = std::move(instance);
   st.session.emplace(std::move(target), slow_query);
   st.keep = keep;
   st.usage_sink = std::move(usage_sink);
@@ -153,7 +168,7 @@ timeseries_db(timeseries_db_actor::stateful_pointer<timeseries_db_state> self,
       auto& st = self->state;
       std::string error;
       rollup_rows rows;
-      if (!ensure_ready(st, error) || !sources::load_open_rollups(*st.session, now_unix(), rows, error)) {
+      if (!ensure_ready(st, error) || !sources::load_open_rollups(*st.session, st.instance, now_unix(), rows, error)) {
         st.health.failed(error);
         return unavailable(error);
       }
@@ -162,7 +177,7 @@ timeseries_db(timeseries_db_actor::stateful_pointer<timeseries_db_state> self,
     [self](caf::put_atom, const rollup_rows& rows) -> caf::result<uint64_t> {
       auto& st = self->state;
       std::string error;
-      if (!ensure_ready(st, error) || !sources::upsert_rollups(*st.session, rows, error)) {
+      if (!ensure_ready(st, error) || !sources::upsert_rollups(*st.session, st.instance, rows, error)) {
         st.health.failed(error);
         return unavailable(error);
       }
@@ -174,7 +189,7 @@ timeseries_db(timeseries_db_actor::stateful_pointer<timeseries_db_state> self,
       std::string error;
       if (!ensure_ready(st, error))
         return unavailable(error);
-      auto body = answer_history(*st.session, req);
+      auto body = answer_history(*st.session, st.instance, req);
       if (!body)
         return body.error();
       return std::move(*body);
@@ -184,7 +199,7 @@ timeseries_db(timeseries_db_actor::stateful_pointer<timeseries_db_state> self,
       std::string error;
       if (!ensure_ready(st, error))
         return unavailable(error);
-      auto data = read_summary_data(*st.session, now);
+      auto data = read_summary_data(*st.session, st.instance, now);
       if (!data)
         return data.error();
       return std::move(*data);

@@ -374,7 +374,9 @@ std::vector<option_spec> serve_options() {
        o.serve.history_cache_ttl = std::chrono::milliseconds(n);
        return std::string{};
      }},
-    {"instance", "NAME", "names this daemon in notifications", "the host name",
+    {"instance", "NAME",
+     "names this daemon in notifications and as the owner of its history in a shared database",
+     "the host name",
      [](std::string_view v, cli_outcome& o) {
        o.serve.instance = std::string{v};
        return std::string{};

@@ -68,14 +68,19 @@ http::server_config server_config_of(const serve_config& cfg) {
   return out;
 }
 
+/// The daemon's name in notifications and as the owner of its roll-ups: --instance, or the
+/// host name.
+std::string instance_name(const serve_config& cfg) {
+  if (!cfg.instance.empty())
+    return cfg.instance;
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return host;
+}
+
 channel_settings channel_settings_of(const serve_config& cfg) {
   channel_settings out;
-  out.instance = cfg.instance;
-  if (out.instance.empty()) {
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    out.instance = host;
-  }
+  out.instance = instance_name(cfg);
   out.smtp_url = cfg.smtp_url;
   out.smtp_from = cfg.smtp_from;
   out.retry_base = cfg.notify_retry_base;
@@ -205,11 +210,11 @@ running_actors spawn_actors(caf::actor_system& system, const serve_config& cfg,
     database_collector, hub, cfg.effective_database(), sql_pool_size, cfg.slow_query,
     cfg.sample_interval));
   auto ts_db = keep(system.spawn<caf::detached>(timeseries_db, cfg.effective_database(),
-                                                cfg.retention, db_collector, cfg.slow_query,
-                                                true));
+                                                instance_name(cfg), cfg.retention, db_collector,
+                                                cfg.slow_query, true));
   auto ts_reader = keep(system.spawn<caf::detached>(timeseries_db, cfg.effective_database(),
-                                                    cfg.retention, db_collector, cfg.slow_query,
-                                                    false));
+                                                    instance_name(cfg), cfg.retention,
+                                                    db_collector, cfg.slow_query, false));
   auto alerts_store = keep(system.spawn<caf::detached>(alerts_db, cfg.effective_database(),
                                                        db_collector));
   auto counter = keep(system.spawn(activity_counter, [view](std::vector<metric_family> fs) {

@@ -75,6 +75,32 @@ const std::vector<migration>& migrations() {
       "status TEXT NOT NULL, started_at BIGINT NOT NULL, completed_at BIGINT, "
       "document TEXT NOT NULL)",
       "CREATE INDEX optimization_runs_started ON optimization_runs (started_at)"}},
+    {4,
+     // Roll-ups get their owner: the instance name leads the key. Rows from before have none
+     // ('') until a daemon claims them (claim_unowned_rollups). SQLite cannot change a
+     // primary key in place, so its tables are rebuilt.
+     {"CREATE TABLE rollups_v4 (instance TEXT NOT NULL, metric TEXT NOT NULL, "
+      "resolution INTEGER NOT NULL, bucket_start INTEGER NOT NULL, count INTEGER NOT NULL, "
+      "sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL, p95 REAL NOT NULL, "
+      "p99 REAL NOT NULL, PRIMARY KEY (instance, metric, resolution, bucket_start)) "
+      "WITHOUT ROWID",
+      "INSERT INTO rollups_v4 SELECT '', metric, resolution, bucket_start, count, sum, min, "
+      "max, p95, p99 FROM rollups",
+      "DROP TABLE rollups",
+      "ALTER TABLE rollups_v4 RENAME TO rollups",
+      "CREATE TABLE rollup_sketches_v4 (instance TEXT NOT NULL, metric TEXT NOT NULL, "
+      "resolution INTEGER NOT NULL, bucket_start INTEGER NOT NULL, sketch TEXT NOT NULL, "
+      "PRIMARY KEY (instance, metric, resolution, bucket_start)) WITHOUT ROWID",
+      "INSERT INTO rollup_sketches_v4 SELECT '', metric, resolution, bucket_start, sketch "
+      "FROM rollup_sketches",
+      "DROP TABLE rollup_sketches",
+      "ALTER TABLE rollup_sketches_v4 RENAME TO rollup_sketches"},
+     {"ALTER TABLE rollups ADD COLUMN instance TEXT NOT NULL DEFAULT ''",
+      "ALTER TABLE rollups DROP CONSTRAINT rollups_pkey",
+      "ALTER TABLE rollups ADD PRIMARY KEY (instance, metric, resolution, bucket_start)",
+      "ALTER TABLE rollup_sketches ADD COLUMN instance TEXT NOT NULL DEFAULT ''",
+      "ALTER TABLE rollup_sketches DROP CONSTRAINT rollup_sketches_pkey",
+      "ALTER TABLE rollup_sketches ADD PRIMARY KEY (instance, metric, resolution, bucket_start)"}},
   };
   return all;
 }
@@ -165,30 +191,53 @@ bool ensure_schema(sql_session& db, bool& migrated, std::string& error) {
   return true;
 }
 
-bool upsert_rollups(sql_session& db, const std::vector<rollup_row>& rows, std::string& error) {
+bool claim_unowned_rollups(sql_session& db, const std::string& instance, uint64_t& claimed,
+                           std::string& error) {
+  claimed = 0;
+  std::string owner = instance;
+  bool ok = db.run(
+    "UPDATE rollups SET instance",
+    [&](soci::session& s) {
+      soci::transaction tx(s);
+      soci::statement st = (s.prepare << "UPDATE rollups SET instance = :i WHERE instance = ''",
+                            soci::use(owner));
+      st.execute(true);
+      claimed = static_cast<uint64_t>(st.get_affected_rows());
+      s << "UPDATE rollup_sketches SET instance = :i WHERE instance = ''", soci::use(owner);
+      tx.commit();
+    },
+    error);
+  if (ok)
+    db.note(statement_kind::update, 1);
+  return ok;
+}
+
+bool upsert_rollups(sql_session& db, const std::string& instance,
+                    const std::vector<rollup_row>& rows, std::string& error) {
   if (rows.empty())
     return true;
   static const std::string sql =
-    "INSERT INTO rollups (metric, resolution, bucket_start, count, sum, min, max, p95, p99) "
-    "VALUES (:m, :r, :b, :c, :s, :mn, :mx, :p95, :p99) "
-    "ON CONFLICT (metric, resolution, bucket_start) DO UPDATE SET count = excluded.count, "
-    "sum = excluded.sum, min = excluded.min, max = excluded.max, p95 = excluded.p95, "
-    "p99 = excluded.p99";
+    "INSERT INTO rollups (instance, metric, resolution, bucket_start, count, sum, min, max, "
+    "p95, p99) VALUES (:i, :m, :r, :b, :c, :s, :mn, :mx, :p95, :p99) "
+    "ON CONFLICT (instance, metric, resolution, bucket_start) DO UPDATE SET "
+    "count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max, "
+    "p95 = excluded.p95, p99 = excluded.p99";
   static const std::string sketch_sql =
-    "INSERT INTO rollup_sketches (metric, resolution, bucket_start, sketch) "
-    "VALUES (:m, :r, :b, :k) ON CONFLICT (metric, resolution, bucket_start) "
+    "INSERT INTO rollup_sketches (instance, metric, resolution, bucket_start, sketch) "
+    "VALUES (:i, :m, :r, :b, :k) ON CONFLICT (instance, metric, resolution, bucket_start) "
     "DO UPDATE SET sketch = excluded.sketch";
+  std::string owner = instance;
   bool ok = db.run(
     sql,
     [&](soci::session& s) {
       rollup_row row;
       long long resolution = 0, start = 0, count = 0;
       soci::transaction tx(s);
-      soci::statement st = (s.prepare << sql, soci::use(row.metric), soci::use(resolution),
-                            soci::use(start), soci::use(count), soci::use(row.sum),
-                            soci::use(row.min), soci::use(row.max), soci::use(row.p95),
-                            soci::use(row.p99));
-      soci::statement sk = (s.prepare << sketch_sql, soci::use(row.metric),
+      soci::statement st = (s.prepare << sql, soci::use(owner), soci::use(row.metric),
+                            soci::use(resolution), soci::use(start), soci::use(count),
+                            soci::use(row.sum), soci::use(row.min), soci::use(row.max),
+                            soci::use(row.p95), soci::use(row.p99));
+      soci::statement sk = (s.prepare << sketch_sql, soci::use(owner), soci::use(row.metric),
                             soci::use(resolution), soci::use(start), soci::use(row.sketch));
       for (const auto& r : rows) {
         row = r;
@@ -246,29 +295,37 @@ bool select_rows(sql_session& db, const std::string& sql, bool with_sketch,
 
 } // namespace
 
-bool load_open_rollups(sql_session& db, int64_t now_unix, std::vector<rollup_row>& out,
-                       std::string& error) {
+bool load_open_rollups(sql_session& db, const std::string& instance, int64_t now_unix,
+                       std::vector<rollup_row>& out, std::string& error) {
   long long now = now_unix;
+  std::string owner = instance;
   return select_rows(
     db,
     "SELECT r.metric, r.resolution, r.bucket_start, r.count, r.sum, r.min, r.max, r.p95, r.p99, "
-    "k.sketch FROM rollups r JOIN rollup_sketches k USING (metric, resolution, bucket_start) "
-    "WHERE r.bucket_start + r.resolution > :now",
-    true, [&](soci::statement& st) { st.exchange(soci::use(now)); }, out, error);
+    "k.sketch FROM rollups r JOIN rollup_sketches k "
+    "USING (instance, metric, resolution, bucket_start) "
+    "WHERE r.instance = :i AND r.bucket_start + r.resolution > :now",
+    true,
+    [&](soci::statement& st) {
+      st.exchange(soci::use(owner));
+      st.exchange(soci::use(now));
+    },
+    out, error);
 }
 
 namespace {
 
 /// Reads rows without sketches in bulk (vectors of 1,024 rows per fetch): several times
 /// faster than row-by-row exchange for long periods.
-bool read_rollups_bulk(sql_session& db, const std::string& metric, int64_t resolution,
-                       int64_t from, int64_t to, std::vector<rollup_row>& out,
-                       std::string& error) {
+bool read_rollups_bulk(sql_session& db, const std::string& instance, const std::string& metric,
+                       int64_t resolution, int64_t from, int64_t to,
+                       std::vector<rollup_row>& out, std::string& error) {
   static const std::string sql =
-    "SELECT bucket_start, count, sum, min, max, p95, p99 FROM rollups WHERE metric = :m AND "
-    "resolution = :r AND bucket_start >= :lo AND bucket_start < :hi ORDER BY bucket_start";
+    "SELECT bucket_start, count, sum, min, max, p95, p99 FROM rollups WHERE instance = :i AND "
+    "metric = :m AND resolution = :r AND bucket_start >= :lo AND bucket_start < :hi "
+    "ORDER BY bucket_start";
   long long res = resolution, lo = from, hi = to;
-  std::string m = metric;
+  std::string owner = instance, m = metric;
   return db.run(
     sql,
     [&](soci::session& s) {
@@ -277,8 +334,8 @@ bool read_rollups_bulk(sql_session& db, const std::string& metric, int64_t resol
       std::vector<double> sum(batch), min(batch), max(batch), p95(batch), p99(batch);
       soci::statement st = (s.prepare << sql, soci::into(start), soci::into(count),
                             soci::into(sum), soci::into(min), soci::into(max), soci::into(p95),
-                            soci::into(p99), soci::use(m), soci::use(res), soci::use(lo),
-                            soci::use(hi));
+                            soci::into(p99), soci::use(owner), soci::use(m), soci::use(res),
+                            soci::use(lo), soci::use(hi));
       st.execute(false);
       while (st.fetch()) {
         for (size_t i = 0; i < start.size(); ++i) {
@@ -308,12 +365,13 @@ bool read_rollups_bulk(sql_session& db, const std::string& metric, int64_t resol
 
 /// The same read through SQLite's own API on the session's connection: SOCI's SQLite backend
 /// converts every value through text, which costs ~0.8 µs a row on long periods.
-bool read_rollups_sqlite(sql_session& db, const std::string& metric, int64_t resolution,
-                         int64_t from, int64_t to, std::vector<rollup_row>& out,
-                         std::string& error) {
+bool read_rollups_sqlite(sql_session& db, const std::string& instance, const std::string& metric,
+                         int64_t resolution, int64_t from, int64_t to,
+                         std::vector<rollup_row>& out, std::string& error) {
   static const char* sql =
     "SELECT bucket_start, count, sum, min, max, p95, p99 FROM rollups WHERE metric = ?1 AND "
-    "resolution = ?2 AND bucket_start >= ?3 AND bucket_start < ?4 ORDER BY bucket_start";
+    "resolution = ?2 AND bucket_start >= ?3 AND bucket_start < ?4 AND instance = ?5 "
+    "ORDER BY bucket_start";
   return db.run(
     sql,
     [&](soci::session& s) {
@@ -327,6 +385,7 @@ bool read_rollups_sqlite(sql_session& db, const std::string& metric, int64_t res
       sqlite3_bind_int64(st, 2, resolution);
       sqlite3_bind_int64(st, 3, from);
       sqlite3_bind_int64(st, 4, to);
+      sqlite3_bind_text(st, 5, instance.data(), static_cast<int>(instance.size()), SQLITE_STATIC);
       out.reserve(out.size() + static_cast<size_t>(std::max<int64_t>(0, (to - from) / resolution)));
       int rc;
       while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -350,26 +409,25 @@ bool read_rollups_sqlite(sql_session& db, const std::string& metric, int64_t res
 
 } // namespace
 
-bool read_rollups(sql_session& db, const std::string& metric, int64_t resolution, int64_t from,
-                  int64_t to, bool with_sketch, std::vector<rollup_row>& out,
-                  std::string& error) {
+bool read_rollups(sql_session& db, const std::string& instance, const std::string& metric,
+                  int64_t resolution, int64_t from, int64_t to, bool with_sketch,
+                  std::vector<rollup_row>& out, std::string& error) {
   if (!with_sketch && !db.is_postgresql())
-    return read_rollups_sqlite(db, metric, resolution, from, to, out, error);
+    return read_rollups_sqlite(db, instance, metric, resolution, from, to, out, error);
   if (!with_sketch)
-    return read_rollups_bulk(db, metric, resolution, from, to, out, error);
+    return read_rollups_bulk(db, instance, metric, resolution, from, to, out, error);
   long long res = resolution, lo = from, hi = to;
-  std::string m = metric;
-  std::string sql = with_sketch
-                      ? "SELECT r.metric, r.resolution, r.bucket_start, r.count, r.sum, r.min, "
-                        "r.max, r.p95, r.p99, k.sketch FROM rollups r JOIN rollup_sketches k "
-                        "USING (metric, resolution, bucket_start) "
-                      : "SELECT metric, resolution, bucket_start, count, sum, min, max, p95, p99 "
-                        "FROM rollups r ";
-  sql += "WHERE r.metric = :m AND r.resolution = :r AND r.bucket_start >= :lo AND "
-         "r.bucket_start < :hi ORDER BY r.bucket_start";
+  std::string owner = instance, m = metric;
+  static const std::string sql =
+    "SELECT r.metric, r.resolution, r.bucket_start, r.count, r.sum, r.min, r.max, r.p95, r.p99, "
+    "k.sketch FROM rollups r JOIN rollup_sketches k "
+    "USING (instance, metric, resolution, bucket_start) "
+    "WHERE r.instance = :i AND r.metric = :m AND r.resolution = :r AND r.bucket_start >= :lo "
+    "AND r.bucket_start < :hi ORDER BY r.bucket_start";
   return select_rows(
-    db, sql, with_sketch,
+    db, sql, true,
     [&](soci::statement& st) {
+      st.exchange(soci::use(owner));
       st.exchange(soci::use(m));
       st.exchange(soci::use(res));
       st.exchange(soci::use(lo));
@@ -407,20 +465,20 @@ bool apply_retention(sql_session& db, const retention_policy& keep, int64_t now_
   return true;
 }
 
-bool sum_and_count(sql_session& db, const std::string& metric, int64_t from, int64_t to,
-                   double& sum, uint64_t& count, std::string& error) {
+bool sum_and_count(sql_session& db, const std::string& instance, const std::string& metric,
+                   int64_t from, int64_t to, double& sum, uint64_t& count, std::string& error) {
   long long lo = from, hi = to, c = 0;
   double s_total = 0;
   soci::indicator sum_ind = soci::i_ok, count_ind = soci::i_ok;
-  std::string m = metric;
+  std::string owner = instance, m = metric;
   bool ok = db.run(
     "SELECT sum(sum), sum(count) FROM rollups",
     [&](soci::session& s) {
-      s << "SELECT sum(sum), CAST(sum(count) AS BIGINT) FROM rollups WHERE metric = :m "
-           "AND resolution = 3600 "
+      s << "SELECT sum(sum), CAST(sum(count) AS BIGINT) FROM rollups WHERE instance = :i "
+           "AND metric = :m AND resolution = 3600 "
            "AND bucket_start >= :lo AND bucket_start < :hi",
-        soci::into(s_total, sum_ind), soci::into(c, count_ind), soci::use(m), soci::use(lo),
-        soci::use(hi);
+        soci::into(s_total, sum_ind), soci::into(c, count_ind), soci::use(owner), soci::use(m),
+        soci::use(lo), soci::use(hi);
     },
     error);
   sum = sum_ind == soci::i_null ? 0.0 : s_total;

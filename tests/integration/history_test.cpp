@@ -234,3 +234,57 @@ TEST_CASE("history is stored in PostgreSQL when it is the configured database") 
   }
   run_command("psql '" + pg_url + "' -qc 'DROP DATABASE IF EXISTS " + db_name + " WITH (FORCE)' 2>&1");
 }
+
+TEST_CASE("daemons sharing one PostgreSQL each keep their own history across restarts") {
+  auto pg_url = env_or_empty("MEDIANEST_TEST_PG_URL");
+  INFO("MEDIANEST_TEST_PG_URL must point at the test PostgreSQL (scripts/test.sh sets it)");
+  REQUIRE_FALSE(pg_url.empty());
+  auto db_name = "history_shared_" + std::to_string(::getpid());
+  run_command("psql '" + pg_url + "' -qc 'DROP DATABASE IF EXISTS " + db_name + "' -c 'CREATE DATABASE "
+              + db_name + "' 2>&1");
+  auto db_url = pg_url.substr(0, pg_url.rfind('/') + 1) + db_name;
+  auto args_for = [&](const std::string& instance) {
+    auto args = fast;
+    args.insert(args.end(), {"--database", db_url, "--instance", instance});
+    return args;
+  };
+  auto busy_dir = make_temp_dir("medianest-history-busy");
+  auto quiet_dir = make_temp_dir("medianest-history-quiet");
+  // The same minute's buckets, written by a busy daemon and a quiet one.
+  int64_t busy_before = 0, quiet_before = 0;
+  {
+    daemon_process busy{{args_for("busy"), {}, busy_dir}};
+    daemon_process quiet{{args_for("quiet"), {}, quiet_dir}};
+    http_client c;
+    auto busy_token = busy.token("admin");
+    auto quiet_token = quiet.token("admin");
+    for (int i = 0; i < 200; ++i)
+      c.get(busy.base_url() + "/health");
+    for (int i = 0; i < 5; ++i)
+      c.get(quiet.base_url() + "/health");
+    busy_before = total_count(wait_for_requests(busy, c, busy_token, 200));
+    quiet_before = total_count(wait_for_requests(quiet, c, quiet_token, 5));
+    CHECK(quiet_before < 100);
+    CHECK(busy.stop() == 0); // the busy one flushes first, the quiet one last
+    CHECK(quiet.stop() == 0);
+  }
+  auto instances = run_command("psql '" + db_url
+                               + "' -tAc 'SELECT count(DISTINCT instance) FROM rollups'");
+  CHECK(instances == "2");
+  {
+    daemon_process busy{{args_for("busy"), {}, busy_dir}};
+    daemon_process quiet{{args_for("quiet"), {}, quiet_dir}};
+    http_client c;
+    auto busy_after = total_count(data_of(c.get(
+      busy.base_url() + history_path + "?period=1h&granularity=1m", {bearer(busy.token("admin"))})));
+    auto quiet_after = total_count(data_of(c.get(
+      quiet.base_url() + history_path + "?period=1h&granularity=1m", {bearer(quiet.token("admin"))})));
+    // Each continues its own count: the quiet daemon's last flush did not replace the busy one's.
+    CHECK(busy_after >= busy_before);
+    CHECK(quiet_after >= quiet_before);
+    CHECK(quiet_after < 100);
+  }
+  std::filesystem::remove_all(busy_dir);
+  std::filesystem::remove_all(quiet_dir);
+  run_command("psql '" + pg_url + "' -qc 'DROP DATABASE IF EXISTS " + db_name + " WITH (FORCE)' 2>&1");
+}

@@ -50,7 +50,7 @@ void seed(sql_session& db, int fresh, int expired) {
   for (int i = 0; i < expired; ++i)
     rows.push_back(row(now_unix - 30 * 86400 - 60 * i));
   INFO(error);
-  REQUIRE(src::upsert_rollups(db, rows, error));
+  REQUIRE(src::upsert_rollups(db, "optimizer-test", rows, error));
 }
 
 } // namespace

@@ -56,6 +56,9 @@ constexpr int64_t day = 86400;
 
 #define TIMESERIES_TEST(title, body) ON_BOTH_SQL_BACKENDS(title, "", body)
 
+/// The --instance of the daemon whose roll-ups most tests write and read.
+const std::string daemon_a = "daemon-a";
+
 // -- helpers ------------------------------------------------------------------------------
 
 void migrated(sql_session& db) {
@@ -76,18 +79,20 @@ rollup_row row_of(const std::string& metric, int64_t resolution, int64_t start,
   return medianest::to_row(metric, resolution, r, info->scale);
 }
 
-void upsert(sql_session& db, const std::vector<rollup_row>& rows) {
+void upsert(sql_session& db, const std::vector<rollup_row>& rows,
+            const std::string& instance = daemon_a) {
   std::string error;
-  bool ok = ts::upsert_rollups(db, rows, error);
+  bool ok = ts::upsert_rollups(db, instance, rows, error);
   INFO(error);
   REQUIRE(ok);
 }
 
 std::vector<rollup_row> read(sql_session& db, const std::string& metric, int64_t resolution,
-                             int64_t from, int64_t to, bool with_sketch) {
+                             int64_t from, int64_t to, bool with_sketch,
+                             const std::string& instance = daemon_a) {
   std::vector<rollup_row> out;
   std::string error;
-  bool ok = ts::read_rollups(db, metric, resolution, from, to, with_sketch, out, error);
+  bool ok = ts::read_rollups(db, instance, metric, resolution, from, to, with_sketch, out, error);
   INFO(error);
   REQUIRE(ok);
   return out;
@@ -210,6 +215,70 @@ void migrate_is_idempotent(sql_session& db) {
 }
 TIMESERIES_TEST("migrate is idempotent and records every schema version", migrate_is_idempotent)
 
+/// A database as version 3 left it: the roll-up tables without an owner, one bucket in them.
+void create_version_3_rollups(sql_session& db, const rollup_row& row) {
+  std::string error;
+  auto big = db.is_postgresql() ? std::string{"BIGINT"} : std::string{"INTEGER"};
+  auto real = db.is_postgresql() ? std::string{"DOUBLE PRECISION"} : std::string{"REAL"};
+  for (const auto& sql : {
+         std::string{"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                     "applied_at TEXT NOT NULL)"},
+         std::string{"INSERT INTO schema_migrations VALUES (1, '0'), (2, '0'), (3, '0')"},
+         "CREATE TABLE rollups (metric TEXT NOT NULL, resolution INTEGER NOT NULL, "
+         "bucket_start " + big + " NOT NULL, count " + big + " NOT NULL, sum " + real
+           + " NOT NULL, min " + real + " NOT NULL, max " + real + " NOT NULL, p95 " + real
+           + " NOT NULL, p99 " + real + " NOT NULL, "
+             "PRIMARY KEY (metric, resolution, bucket_start))",
+         "CREATE TABLE rollup_sketches (metric TEXT NOT NULL, resolution INTEGER NOT NULL, "
+         "bucket_start " + big + " NOT NULL, sketch TEXT NOT NULL, "
+         "PRIMARY KEY (metric, resolution, bucket_start))",
+       }) {
+    INFO(sql);
+    REQUIRE(db.execute(sql, error));
+  }
+  long long resolution = row.resolution, start = row.start,
+            count = static_cast<long long>(row.count);
+  REQUIRE(db.run(
+    "INSERT INTO rollups",
+    [&](soci::session& s) {
+      s << "INSERT INTO rollups VALUES (:m, :r, :b, :c, :s, :mn, :mx, :p95, :p99)",
+        soci::use(row.metric), soci::use(resolution), soci::use(start), soci::use(count),
+        soci::use(row.sum), soci::use(row.min), soci::use(row.max), soci::use(row.p95),
+        soci::use(row.p99);
+      s << "INSERT INTO rollup_sketches VALUES (:m, :r, :b, :k)", soci::use(row.metric),
+        soci::use(resolution), soci::use(start), soci::use(row.sketch);
+    },
+    error));
+}
+
+void version_3_rollups_are_kept_and_claimed(sql_session& db) {
+  auto old = row_of("cpu", 60, H, {10, 20, 30});
+  create_version_3_rollups(db, old);
+  migrated(db);
+  CHECK(scalar(db, "SELECT max(version) FROM schema_migrations") == ts::schema_version);
+  CHECK(scalar(db, "SELECT count(*) FROM rollups WHERE instance = ''") == 1);
+  CHECK(scalar(db, "SELECT count(*) FROM rollup_sketches WHERE instance = ''") == 1);
+  CHECK(read_everything(db, "cpu", 60).empty()); // nobody's yet
+
+  // The first daemon to start after the upgrade continues the history; the next finds none.
+  uint64_t claimed = 0;
+  std::string error;
+  REQUIRE(ts::claim_unowned_rollups(db, daemon_a, claimed, error));
+  CHECK(claimed == 1);
+  REQUIRE(ts::claim_unowned_rollups(db, "daemon-b", claimed, error));
+  CHECK(claimed == 0);
+  auto rows = read_everything(db, "cpu", 60);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].count == 3);
+  CHECK(rows[0].sum == Approx(60));
+  CHECK(rows[0].max == Approx(30));
+  CHECK(rows[0].sketch == old.sketch);
+  CHECK(read_everything(db, "cpu", 60).size() == 1);
+  CHECK(read(db, "cpu", 60, 0, int64_t{4'000'000'000}, true, "daemon-b").empty());
+}
+TIMESERIES_TEST("a version 3 database keeps its roll-ups, which the first daemon to start claims",
+                version_3_rollups_are_kept_and_claimed)
+
 /// The daemon's writer, reader and alert connections all migrate at start-up, and several
 /// instances may share one PostgreSQL: they must take turns rather than fail.
 void concurrent_first_migrations_all_succeed(const database_target& target) {
@@ -327,7 +396,7 @@ void upsert_inserts_then_updates(sql_session& db) {
   CHECK(later[0].sum == Approx(9.0));
 
   std::string error;
-  CHECK(ts::upsert_rollups(db, {}, error));
+  CHECK(ts::upsert_rollups(db, daemon_a, {}, error));
   CHECK(scalar(db, "SELECT count(*) FROM rollups") == 4);
 }
 TIMESERIES_TEST("upsert inserts a bucket then updates the same bucket in place",
@@ -410,7 +479,7 @@ void load_open_rollups_returns_open_buckets(sql_session& db) {
 
   std::vector<rollup_row> loaded;
   std::string error;
-  REQUIRE(ts::load_open_rollups(db, now, loaded, error));
+  REQUIRE(ts::load_open_rollups(db, daemon_a, now, loaded, error));
   std::set<std::tuple<std::string, int64_t, int64_t>> got, want;
   for (const auto& r : loaded) {
     got.emplace(r.metric, r.resolution, r.start);
@@ -428,6 +497,50 @@ void load_open_rollups_returns_open_buckets(sql_session& db) {
 }
 TIMESERIES_TEST("load_open_rollups returns only buckets still open at now",
                 load_open_rollups_returns_open_buckets)
+
+void daemons_sharing_a_database_keep_their_own_buckets(sql_session& db) {
+  migrated(db);
+  const std::string daemon_b = "daemon-b";
+  // The same buckets, written by two daemons.
+  upsert(db, {row_of("response_time", 60, H, {100}), row_of("response_time", 3600, H, {100})});
+  upsert(db, {row_of("response_time", 60, H, {300, 500}), row_of("response_time", 3600, H, {400})},
+         daemon_b);
+  auto a = read_everything(db, "response_time", 60);
+  auto b = read(db, "response_time", 60, 0, int64_t{4'000'000'000}, true, daemon_b);
+  REQUIRE(a.size() == 1);
+  REQUIRE(b.size() == 1);
+  CHECK(a[0].count == 1);
+  CHECK(a[0].max == Approx(100));
+  CHECK(b[0].count == 2);
+  CHECK(b[0].max == Approx(500));
+  // Each daemon's writes overwrite only its own bucket.
+  upsert(db, {row_of("response_time", 60, H, {100, 110, 120})});
+  CHECK(read_everything(db, "response_time", 60)[0].count == 3);
+  CHECK(read(db, "response_time", 60, 0, int64_t{4'000'000'000}, false, daemon_b)[0].count == 2);
+
+  std::vector<rollup_row> open_a, open_b;
+  std::string error;
+  REQUIRE(ts::load_open_rollups(db, daemon_a, H + 30, open_a, error));
+  REQUIRE(ts::load_open_rollups(db, daemon_b, H + 30, open_b, error));
+  REQUIRE(open_a.size() == 2);
+  REQUIRE(open_b.size() == 2);
+  for (const auto& r : open_b)
+    CHECK(r.max == Approx(r.resolution == 60 ? 500 : 400));
+
+  double sum = 0;
+  uint64_t count = 0;
+  REQUIRE(ts::sum_and_count(db, daemon_b, "response_time", H, H + hour, sum, count, error));
+  CHECK(count == 1);
+  CHECK(sum == Approx(400));
+
+  // Retention expires every daemon's rows, a retired daemon's included.
+  uint64_t deleted = 0;
+  REQUIRE(ts::apply_retention(db, medianest::retention_policy{}, H + 8 * day, deleted, error));
+  CHECK(deleted == 2); // the two 1m rows
+  CHECK(scalar(db, "SELECT count(*) FROM rollup_sketches") == 2);
+}
+TIMESERIES_TEST("daemons sharing a database each read and write their own buckets",
+                daemons_sharing_a_database_keep_their_own_buckets)
 
 void apply_retention_deletes_expired_rows(sql_session& db) {
   migrated(db);
@@ -508,16 +621,16 @@ void sum_and_count_adds_hourly_rows(sql_session& db) {
   double sum = -1;
   uint64_t count = 99;
   std::string error;
-  REQUIRE(ts::sum_and_count(db, "response_time", H - 2 * hour, H, sum, count, error));
+  REQUIRE(ts::sum_and_count(db, daemon_a, "response_time", H - 2 * hour, H, sum, count, error));
   CHECK(sum == Approx(145.0));
   CHECK(count == 4);
-  REQUIRE(ts::sum_and_count(db, "response_time", H - 3 * hour, H + hour, sum, count, error));
+  REQUIRE(ts::sum_and_count(db, daemon_a, "response_time", H - 3 * hour, H + hour, sum, count, error));
   CHECK(sum == Approx(185.0));
   CHECK(count == 10);
-  REQUIRE(ts::sum_and_count(db, "response_time", H + hour, H + 5 * hour, sum, count, error));
+  REQUIRE(ts::sum_and_count(db, daemon_a, "response_time", H + hour, H + 5 * hour, sum, count, error));
   CHECK(sum == 0.0);
   CHECK(count == 0);
-  REQUIRE(ts::sum_and_count(db, "cache_hit_rate", 0, H * 2, sum, count, error));
+  REQUIRE(ts::sum_and_count(db, daemon_a, "cache_hit_rate", 0, H * 2, sum, count, error));
   CHECK(sum == 0.0);
   CHECK(count == 0);
 }
@@ -567,7 +680,7 @@ void history_within_one_hour(sql_session& db) {
   req.pending = pending;
   req.pending_hours = {row_of("response_time", 3600, H, minutes.at(current))};
 
-  auto body = medianest::answer_history(db, req);
+  auto body = medianest::answer_history(db, daemon_a, req);
   REQUIRE(body);
   auto doc = json::parse(*body);
   CHECK(doc.at("period").as_string() == "1h");
@@ -671,7 +784,7 @@ void history_over_full_hours_and_edges(sql_session& db) {
   req.now_unix = now;
   req.pending = pending;
   req.pending_hours = pending_hours;
-  auto body = medianest::answer_history(db, req);
+  auto body = medianest::answer_history(db, daemon_a, req);
   REQUIRE(body);
   check_history(*body, shown);
 }
@@ -695,7 +808,7 @@ void history_forecast_on_a_linear_series(sql_session& db) {
   req.now_unix = now;
   req.pending = {row_of("memory", 3600, H, std::vector<double>(10, 74.0))};
   req.pending_hours = req.pending;
-  auto body = medianest::answer_history(db, req);
+  auto body = medianest::answer_history(db, daemon_a, req);
   REQUIRE(body);
   auto doc = json::parse(*body);
   REQUIRE(doc.at("dataPoints").as_array().size() == 25);
@@ -729,7 +842,7 @@ void history_refuses_an_unknown_metric(sql_session& db) {
   history_request req;
   req.query.metric = "no_such_metric";
   req.now_unix = H;
-  auto body = medianest::answer_history(db, req);
+  auto body = medianest::answer_history(db, daemon_a, req);
   REQUIRE_FALSE(body);
   auto err = medianest::from_caf_error(body.error());
   CHECK(err.code == medianest::errc::validation_error);
@@ -740,7 +853,7 @@ void history_of_an_empty_store(sql_session& db) {
   migrated(db);
   history_request req;
   req.now_unix = H + 1234;
-  auto body = medianest::answer_history(db, req);
+  auto body = medianest::answer_history(db, daemon_a, req);
   REQUIRE(body);
   auto doc = json::parse(*body);
   CHECK(doc.at("dataPoints").as_array().empty());
@@ -772,7 +885,7 @@ void summary_data_windows(sql_session& db) {
                           std::vector<double>(4, 40.0 + i)));
   upsert(db, rows);
 
-  auto data = medianest::read_summary_data(db, now);
+  auto data = medianest::read_summary_data(db, daemon_a, now);
   REQUIRE(data);
   REQUIRE(data->response_time.last);
   CHECK(*data->response_time.last == Approx((1000.0 + 6000.0 + 1000.0) / 60.0));
