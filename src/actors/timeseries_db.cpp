@@ -21,7 +21,7 @@ caf::error unavailable(const std::string& what) {
 bool ensure_ready(timeseries_db_state& st, std::string& error) {
   if (!sources::ensure_schema(*st.session, st.migrated, error))
     return false;
-  if (st.maintains && !st.claimed_unowned) {
+  if (st.maintains && !st.claimed_unowned && !st.instance.empty()) {
     uint64_t claimed = 0;
     if (!sources::claim_unowned_rollups(*st.session, st.instance, claimed, error))
       return false;

@@ -11,7 +11,7 @@ struct timeseries_db_state {
   static inline const char* name = "timeseries_db";
 
   std::optional<sources::sql_session> session;
-  /// The daemon's --instance name: the owner of the roll-ups it reads and writes.
+  /// The owner of the roll-ups it reads and writes: the --instance given, or none ("").
   std::string instance;
   retention_policy keep;
   bool migrated = false;

@@ -375,7 +375,8 @@ std::vector<option_spec> serve_options() {
        return std::string{};
      }},
     {"instance", "NAME",
-     "names this daemon in notifications and as the owner of its history in a shared database",
+     "names this daemon in notifications and, when given, owns its history in a shared "
+     "database (give each daemon sharing one its own)",
      "the host name",
      [](std::string_view v, cli_outcome& o) {
        o.serve.instance = std::string{v};

@@ -68,8 +68,7 @@ http::server_config server_config_of(const serve_config& cfg) {
   return out;
 }
 
-/// The daemon's name in notifications and as the owner of its roll-ups: --instance, or the
-/// host name.
+/// The daemon's name in notifications: --instance, or the host name.
 std::string instance_name(const serve_config& cfg) {
   if (!cfg.instance.empty())
     return cfg.instance;
@@ -209,12 +208,14 @@ running_actors spawn_actors(caf::actor_system& system, const serve_config& cfg,
   auto db_collector = keep(system.spawn<caf::detached>(
     database_collector, hub, cfg.effective_database(), sql_pool_size, cfg.slow_query,
     cfg.sample_interval));
+  // Roll-ups are owned by an --instance given explicitly, not by the host name, which changes
+  // whenever a container is recreated: a lone daemon's history would seem to vanish.
   auto ts_db = keep(system.spawn<caf::detached>(timeseries_db, cfg.effective_database(),
-                                                instance_name(cfg), cfg.retention, db_collector,
+                                                cfg.instance, cfg.retention, db_collector,
                                                 cfg.slow_query, true));
   auto ts_reader = keep(system.spawn<caf::detached>(timeseries_db, cfg.effective_database(),
-                                                    instance_name(cfg), cfg.retention,
-                                                    db_collector, cfg.slow_query, false));
+                                                    cfg.instance, cfg.retention, db_collector,
+                                                    cfg.slow_query, false));
   auto alerts_store = keep(system.spawn<caf::detached>(alerts_db, cfg.effective_database(),
                                                        db_collector));
   auto counter = keep(system.spawn(activity_counter, [view](std::vector<metric_family> fs) {

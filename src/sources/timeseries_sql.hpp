@@ -20,11 +20,13 @@ bool migrate(sql_session& db, std::string& error);
 /// before each use, so that it reconnects after an outage.
 bool ensure_schema(sql_session& db, bool& migrated, std::string& error);
 
-// Roll-ups belong to the daemon that wrote them (its --instance name): daemons that share a
-// database each read and continue their own series instead of overwriting each other's buckets.
+// Roll-ups belong to the daemon that wrote them (its --instance name, or "" when none was
+// given): daemons that share a database each read and continue their own series instead of
+// overwriting each other's buckets.
 
-/// Gives `instance` the rows written before roll-ups had an owner (schema version 4); the
-/// first daemon to start after the upgrade continues that history. Returns the rows claimed.
+/// Gives `instance` the rows without an owner: written before schema version 4, or while the
+/// daemon ran without --instance. The first named daemon to start continues that history.
+/// Returns the rows claimed.
 bool claim_unowned_rollups(sql_session& db, const std::string& instance, uint64_t& claimed,
                            std::string& error);
 
