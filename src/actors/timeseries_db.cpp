@@ -27,8 +27,8 @@ bool ensure_ready(timeseries_db_state& st, std::string& error) {
       return false;
     st.claimed_unowned = true;
     if (claimed)
-      spdlog::info("{} roll-up rows written before roll-ups had an owner now belong to "
-                   "instance '{}'", claimed, st.instance);
+      spdlog::info("{} roll-up rows without an owner now belong to instance '{}'", claimed,
+                   st.instance);
   }
   return true;
 }
@@ -56,9 +56,11 @@ bool summary_sketch(sources::sql_session& db, const std::string& instance,
     return true;
   }
   std::vector<rollup_row> hours, left, right;
-  if (!sources::read_rollups(db, instance, q.metric, resolution_1h, first_hour, last_hour, true, hours, error)
-      || !sources::read_rollups(db, instance, q.metric, q.resolution, from, first_hour, true, left, error)
-      || !sources::read_rollups(db, instance, q.metric, q.resolution, last_hour, to, true, right, error))
+  auto read = [&](int64_t resolution, int64_t lo, int64_t hi, std::vector<rollup_row>& rows) {
+    return sources::read_rollups(db, instance, q.metric, resolution, lo, hi, true, rows, error);
+  };
+  if (!read(resolution_1h, first_hour, last_hour, hours)
+      || !read(q.resolution, from, first_hour, left) || !read(q.resolution, last_hour, to, right))
     return false;
   auto in_range = [](std::vector<rollup_row> rows, int64_t lo, int64_t hi) {
     rows.erase(std::remove_if(rows.begin(), rows.end(),
@@ -125,13 +127,13 @@ caf::expected<summary_sql_data> read_summary_data(sources::sql_session& db,
   auto window = [&](const std::string& metric, summary_sql_data::window_average& w) {
     double sum = 0;
     uint64_t count = 0;
-    if (!sources::sum_and_count(db, instance, metric, current_hour - day, current_hour + resolution_1h,
-                                sum, count, error))
+    if (!sources::sum_and_count(db, instance, metric, current_hour - day,
+                                current_hour + resolution_1h, sum, count, error))
       return false;
     if (count)
       w.last = sum / static_cast<double>(count);
-    if (!sources::sum_and_count(db, instance, metric, current_hour - 2 * day, current_hour - day, sum,
-                                count, error))
+    if (!sources::sum_and_count(db, instance, metric, current_hour - 2 * day,
+                                current_hour - day, sum, count, error))
       return false;
     if (count)
       w.previous = sum / static_cast<double>(count);
@@ -168,7 +170,8 @@ timeseries_db(timeseries_db_actor::stateful_pointer<timeseries_db_state> self,
       auto& st = self->state;
       std::string error;
       rollup_rows rows;
-      if (!ensure_ready(st, error) || !sources::load_open_rollups(*st.session, st.instance, now_unix(), rows, error)) {
+      if (!ensure_ready(st, error)
+          || !sources::load_open_rollups(*st.session, st.instance, now_unix(), rows, error)) {
         st.health.failed(error);
         return unavailable(error);
       }
@@ -177,7 +180,8 @@ timeseries_db(timeseries_db_actor::stateful_pointer<timeseries_db_state> self,
     [self](caf::put_atom, const rollup_rows& rows) -> caf::result<uint64_t> {
       auto& st = self->state;
       std::string error;
-      if (!ensure_ready(st, error) || !sources::upsert_rollups(*st.session, st.instance, rows, error)) {
+      if (!ensure_ready(st, error)
+          || !sources::upsert_rollups(*st.session, st.instance, rows, error)) {
         st.health.failed(error);
         return unavailable(error);
       }

@@ -15,8 +15,8 @@ struct timeseries_db_state {
   std::string instance;
   retention_policy keep;
   bool migrated = false;
-  /// Whether this actor maintains the store: applies retention and claims the rows written
-  /// before roll-ups had an owner (the writer does; a reader does not).
+  /// Whether this actor maintains the store: applies retention and claims the roll-ups without
+  /// an owner (the writer does; a reader does not).
   bool maintains = true;
   bool claimed_unowned = false;
   unsigned ticks = 0;

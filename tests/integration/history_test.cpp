@@ -275,10 +275,12 @@ TEST_CASE("daemons sharing one PostgreSQL each keep their own history across res
     daemon_process busy{{args_for("busy"), {}, busy_dir}};
     daemon_process quiet{{args_for("quiet"), {}, quiet_dir}};
     http_client c;
-    auto busy_after = total_count(data_of(c.get(
-      busy.base_url() + history_path + "?period=1h&granularity=1m", {bearer(busy.token("admin"))})));
-    auto quiet_after = total_count(data_of(c.get(
-      quiet.base_url() + history_path + "?period=1h&granularity=1m", {bearer(quiet.token("admin"))})));
+    auto count_of = [&](daemon_process& d) {
+      return total_count(data_of(c.get(d.base_url() + history_path + "?period=1h&granularity=1m",
+                                       {bearer(d.token("admin"))})));
+    };
+    auto busy_after = count_of(busy);
+    auto quiet_after = count_of(quiet);
     // Each continues its own count: the quiet daemon's last flush did not replace the busy one's.
     CHECK(busy_after >= busy_before);
     CHECK(quiet_after >= quiet_before);

@@ -624,10 +624,12 @@ void sum_and_count_adds_hourly_rows(sql_session& db) {
   REQUIRE(ts::sum_and_count(db, daemon_a, "response_time", H - 2 * hour, H, sum, count, error));
   CHECK(sum == Approx(145.0));
   CHECK(count == 4);
-  REQUIRE(ts::sum_and_count(db, daemon_a, "response_time", H - 3 * hour, H + hour, sum, count, error));
+  REQUIRE(
+    ts::sum_and_count(db, daemon_a, "response_time", H - 3 * hour, H + hour, sum, count, error));
   CHECK(sum == Approx(185.0));
   CHECK(count == 10);
-  REQUIRE(ts::sum_and_count(db, daemon_a, "response_time", H + hour, H + 5 * hour, sum, count, error));
+  REQUIRE(
+    ts::sum_and_count(db, daemon_a, "response_time", H + hour, H + 5 * hour, sum, count, error));
   CHECK(sum == 0.0);
   CHECK(count == 0);
   REQUIRE(ts::sum_and_count(db, daemon_a, "cache_hit_rate", 0, H * 2, sum, count, error));
