@@ -1,5 +1,8 @@
 #pragma once
 
+#include <functional>
+#include <vector>
+
 #include "actors/alert_rules.hpp"
 #include "actors/interfaces.hpp"
 
@@ -18,13 +21,23 @@ struct alert_evaluator_state {
   metrics_hub_actor hub;
   /// Receive every alert event too (the optimization supervisor, live feeds).
   std::vector<caf::actor> listeners;
+  /// Whether the stored configuration is loaded: until then GET and PUT /alerts wait, so that
+  /// neither answers the defaults nor merges a change into them over what was stored.
+  bool loaded = false;
+  std::vector<std::function<void()>> after_load;
+  /// The stored document this daemon last loaded or wrote, to tell another daemon's change.
+  std::string stored_document;
+  /// How often the stored configuration is read again; zero: never (no other daemon shares it).
+  std::chrono::milliseconds config_poll{0};
 };
 
 /// The alert evaluator: loads the stored configuration, evaluates every snapshot, stores and
-/// dispatches every state change.
+/// dispatches every state change. With a `config_poll` period it also applies a configuration
+/// that another daemon sharing the database stored (its PUT /alerts).
 alert_evaluator_actor::behavior_type
 alert_evaluator(alert_evaluator_actor::stateful_pointer<alert_evaluator_state> self,
                 metrics_hub_actor hub, alerts_db_actor db,
-                notification_dispatcher_actor dispatcher, std::string default_discord_url);
+                notification_dispatcher_actor dispatcher, std::string default_discord_url,
+                std::chrono::milliseconds config_poll);
 
 } // namespace medianest

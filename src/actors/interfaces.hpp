@@ -150,7 +150,9 @@ using alert_evaluator_actor = caf::typed_actor<
   caf::replies_to<caf::get_atom, active_atom>::with<alert_events>,
   /// Adds a listener that receives every alert_event from now on; it is dropped when it
   /// terminates.
-  caf::reacts_to<caf::subscribe_atom, caf::actor>>;
+  caf::reacts_to<caf::subscribe_atom, caf::actor>,
+  /// Its own timer, when daemons may share the database: re-reads the stored configuration.
+  caf::reacts_to<caf::tick_atom>>;
 
 /// Owns optimization runs in SQL (table optimization_runs). Saves that fail are kept and
 /// retried (bounded). Detached (SOCI blocks).

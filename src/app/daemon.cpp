@@ -229,8 +229,13 @@ running_actors spawn_actors(caf::actor_system& system, const serve_config& cfg,
   auto dispatcher = keep(system.spawn(notification_dispatcher, channel(channel_kind::webhook),
                                       channel(channel_kind::discord),
                                       channel(channel_kind::email)));
+  // Daemons may share a PostgreSQL, and with it the alert configuration: each applies the
+  // others' PUT /alerts within this period. A SQLite file is this daemon's alone.
+  auto shared_config_poll = cfg.effective_database().backend == database_target::kind::postgresql
+                              ? std::chrono::milliseconds(5000)
+                              : std::chrono::milliseconds(0);
   auto evaluator = keep(system.spawn(alert_evaluator, hub, alerts_store, dispatcher,
-                                     cfg.discord_webhook));
+                                     cfg.discord_webhook, shared_config_poll));
   auto store = keep(system.spawn(timeseries_store, hub, ts_db, ts_reader, cache, evaluator,
                                  cfg.flush_interval, cfg.history_cache_ttl));
   auto supervisor = keep(system.spawn(

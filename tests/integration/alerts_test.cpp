@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <unistd.h>
 
 #include "support/daemon_process.hpp"
 #include "support/http_client.hpp"
@@ -127,13 +128,65 @@ TEST_CASE("the alert configuration survives a restart") {
   {
     daemon_process d{{{}, {}, dir}};
     http_client c;
+    // The first request after the start is a partial PUT: it merges into what was stored
+    // (the evaluator waits for its load), not into the defaults.
+    REQUIRE(put_alerts(c, d, d.token("admin"), R"({"thresholds":{"queryTime":{"critical":950}}})")
+              .status
+            == 200);
     auto cfg = data_of(c.get(d.base_url() + alerts_path, {bearer(d.token("admin"))}));
     CHECK(cfg.at("thresholds").at("cpuUsage").at("warning").to_number<double>() == 70);
     CHECK(cfg.at("thresholds").at("cpuUsage").at("critical").to_number<double>() == 90);
     CHECK(cfg.at("thresholds").at("queryTime").at("warning").to_number<double>() == 250);
-    CHECK(cfg.at("thresholds").at("queryTime").at("critical").to_number<double>() == 900);
+    CHECK(cfg.at("thresholds").at("queryTime").at("critical").to_number<double>() == 950);
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a PUT /alerts on one daemon reaches another that shares its PostgreSQL") {
+  auto pg_url = env_or_empty("MEDIANEST_TEST_PG_URL");
+  INFO("MEDIANEST_TEST_PG_URL must point at the test PostgreSQL (scripts/test.sh sets it)");
+  REQUIRE_FALSE(pg_url.empty());
+  auto db_name = "alerts_shared_" + std::to_string(::getpid());
+  run_command("psql '" + pg_url + "' -qc 'DROP DATABASE IF EXISTS " + db_name
+              + "' -c 'CREATE DATABASE " + db_name + "' 2>&1");
+  auto db_url = pg_url.substr(0, pg_url.rfind('/') + 1) + db_name;
+  {
+    daemon_process first{{{"--database", db_url, "--instance", "first"}, {}, {}}};
+    daemon_process second{{{"--database", db_url, "--instance", "second"}, {}, {}}};
+    http_client c;
+    auto warning_on = [&](daemon_process& d) {
+      auto cfg = data_of(c.get(d.base_url() + alerts_path, {bearer(d.token("admin"))}));
+      return cfg.at("thresholds").at("cpuUsage").at("warning").to_number<double>();
+    };
+    REQUIRE(warning_on(second) != 61);
+    REQUIRE(put_alerts(c, first, first.token("admin"),
+                       R"({"thresholds":{"cpuUsage":{"warning":61,"critical":91}}})")
+              .status
+            == 200);
+    // The other daemon re-reads the stored configuration every 5 s.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (warning_on(second) != 61 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    CHECK(warning_on(second) == 61);
+    auto cfg = data_of(c.get(second.base_url() + alerts_path, {bearer(second.token("admin"))}));
+    CHECK(cfg.at("thresholds").at("cpuUsage").at("critical").to_number<double>() == 91);
+    CHECK(second.log().find("changed in the database") != std::string::npos);
+    // And back: the second daemon's change reaches the first, which keeps its own PUT's
+    // other fields as stored.
+    REQUIRE(put_alerts(c, second, second.token("admin"),
+                       R"({"thresholds":{"cpuUsage":{"warning":62}}})")
+              .status
+            == 200);
+    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (warning_on(first) != 62 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    CHECK(warning_on(first) == 62);
+    CHECK(data_of(c.get(first.base_url() + alerts_path, {bearer(first.token("admin"))}))
+            .at("thresholds").at("cpuUsage").at("critical").to_number<double>()
+          == 91);
+  }
+  run_command("psql '" + pg_url + "' -qc 'DROP DATABASE IF EXISTS " + db_name
+              + " WITH (FORCE)' 2>&1");
 }
 
 TEST_CASE("an alert fires and resolves once each with webhook and Discord payloads") {
