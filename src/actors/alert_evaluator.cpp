@@ -40,6 +40,16 @@ std::string rendered(const alert_config& cfg) {
   return to_json(alert_config_to_json(cfg));
 }
 
+/// Runs the GET and PUT /alerts that waited, in their order, until one starts storing.
+void run_waiting(self_ptr self) {
+  auto& st = self->state;
+  while (st.loaded && !st.storing && !st.waiting.empty()) {
+    auto next = std::move(st.waiting.front());
+    st.waiting.pop_front();
+    next();
+  }
+}
+
 /// PUT /alerts: merges `body` into the current configuration, validates, stores, applies,
 /// and delivers the rendered result (or the refusal) to `rp`.
 void store_and_apply(self_ptr self, const std::string& body,
@@ -58,6 +68,7 @@ void store_and_apply(self_ptr self, const std::string& body,
   auto cfg = std::get<alert_config>(std::move(merged));
   if (discord_from_flag && cfg.notifications.discord_url == st.default_discord_url)
     cfg.notifications.discord_url.clear();
+  st.storing = true;
   self->request(st.db, std::chrono::seconds(10), caf::put_atom::value, alert_config_atom::value,
                 alert_config_to_storage(cfg))
     .then(
@@ -65,8 +76,14 @@ void store_and_apply(self_ptr self, const std::string& body,
         self->state.stored_document = alert_config_to_storage(cfg);
         apply(self, cfg);
         rp.deliver(rendered(self->state.config));
+        self->state.storing = false;
+        run_waiting(self);
       },
-      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      [self, rp](caf::error& err) mutable {
+        rp.deliver(std::move(err));
+        self->state.storing = false;
+        run_waiting(self);
+      });
 }
 
 void poll_later(self_ptr self) {
@@ -116,8 +133,7 @@ alert_evaluator(alert_evaluator_actor::stateful_pointer<alert_evaluator_state> s
   auto start = [self] {
     auto& st = self->state;
     st.loaded = true;
-    for (auto& answer : std::exchange(st.after_load, {}))
-      answer();
+    run_waiting(self);
     self->send(st.hub, caf::subscribe_atom::value, caf::actor_cast<caf::actor>(self));
     poll_later(self);
   };
@@ -153,17 +169,17 @@ alert_evaluator(alert_evaluator_actor::stateful_pointer<alert_evaluator_state> s
       if (self->state.loaded)
         return rendered(self->state.config);
       auto rp = self->make_response_promise<std::string>();
-      self->state.after_load.push_back(
+      self->state.waiting.push_back(
         [self, rp]() mutable { rp.deliver(rendered(self->state.config)); });
       return rp;
     },
     [self](caf::put_atom, alert_config_atom, const std::string& body) -> caf::result<std::string> {
       auto rp = self->make_response_promise<std::string>();
-      if (self->state.loaded)
+      auto& st = self->state;
+      if (st.loaded && !st.storing && st.waiting.empty())
         store_and_apply(self, body, rp);
       else
-        self->state.after_load.push_back(
-          [self, body, rp]() mutable { store_and_apply(self, body, rp); });
+        st.waiting.push_back([self, body, rp]() mutable { store_and_apply(self, body, rp); });
       return rp;
     },
     [self](caf::get_atom, active_atom) { return self->state.rules.active(); },

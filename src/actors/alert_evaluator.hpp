@@ -1,5 +1,6 @@
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <vector>
 
@@ -24,7 +25,10 @@ struct alert_evaluator_state {
   /// Whether the stored configuration is loaded: until then GET and PUT /alerts wait, so that
   /// neither answers the defaults nor merges a change into them over what was stored.
   bool loaded = false;
-  std::vector<std::function<void()>> after_load;
+  /// Whether a PUT is being stored: the next waits for it, so that it merges into its result
+  /// instead of the configuration from before both (losing the first one's fields).
+  bool storing = false;
+  std::deque<std::function<void()>> waiting;
   /// The stored document this daemon last loaded or wrote, to tell another daemon's change.
   std::string stored_document;
   /// How often the stored configuration is read again; zero: never (no other daemon shares it).

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <utility>
+#include <vector>
 #include <unistd.h>
 
 #include "support/daemon_process.hpp"
@@ -140,6 +142,36 @@ TEST_CASE("the alert configuration survives a restart") {
     CHECK(cfg.at("thresholds").at("queryTime").at("critical").to_number<double>() == 950);
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("concurrent partial PUTs on one daemon all take effect") {
+  daemon_process d;
+  auto token = d.token("admin");
+  // Each merges into what the one before it stored, not into the configuration from before
+  // them all.
+  const std::vector<std::pair<std::string, std::string>> changes{
+    {"cpuUsage", R"({"thresholds":{"cpuUsage":{"warning":71,"critical":91}}})"},
+    {"memoryUsage", R"({"thresholds":{"memoryUsage":{"warning":72,"critical":92}}})"},
+    {"queryTime", R"({"thresholds":{"queryTime":{"warning":273,"critical":903}}})"},
+    {"responseTime", R"({"thresholds":{"responseTime":{"warning":274,"critical":904}}})"},
+  };
+  std::vector<long> statuses(changes.size());
+  {
+    std::vector<std::jthread> clients;
+    for (size_t i = 0; i < changes.size(); ++i)
+      clients.emplace_back([&, i] {
+        http_client c;
+        statuses[i] = put_alerts(c, d, token, changes[i].second).status;
+      });
+  }
+  http_client c;
+  auto cfg = data_of(c.get(d.base_url() + alerts_path, {bearer(token)}));
+  for (size_t i = 0; i < changes.size(); ++i) {
+    INFO(changes[i].first);
+    CHECK(statuses[i] == 200);
+    auto warning = cfg.at("thresholds").at(changes[i].first).at("warning").to_number<double>();
+    CHECK(warning == (i < 2 ? 71.0 + static_cast<double>(i) : 271.0 + static_cast<double>(i)));
+  }
 }
 
 TEST_CASE("a PUT /alerts on one daemon reaches another that shares its PostgreSQL") {
