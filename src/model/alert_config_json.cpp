@@ -129,21 +129,15 @@ struct url_parts {
 std::optional<url_parts> parse_http_url(std::string_view url) {
   if (has_space_or_control(url))
     return std::nullopt;
-  auto sep = url.find("://");
-  if (sep == std::string_view::npos)
+  auto split = split_http_url(url);
+  if (!split)
     return std::nullopt;
-  auto scheme = url.substr(0, sep);
-  if (!iequals_ascii(scheme, "http") && !iequals_ascii(scheme, "https"))
-    return std::nullopt;
-  auto after = url.substr(sep + 3);
-  auto end = after.find_first_of("/?#");
-  auto authority = after.substr(0, end);
-  auto rest = end == std::string_view::npos ? std::string_view{} : after.substr(end);
+  auto authority = split->authority;
   if (auto at = authority.rfind('@'); at != std::string_view::npos)
     authority = authority.substr(at + 1);
   if (!valid_authority(authority))
     return std::nullopt;
-  return url_parts{scheme, authority, rest};
+  return url_parts{split->scheme, authority, split->rest};
 }
 
 /// A pragmatic address check: one '@', a non-empty local part, a dotted domain, no spaces,

@@ -30,6 +30,27 @@ inline bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+/// An http:// or https:// URL split where its parts begin; nothing is validated.
+struct http_url_split {
+  std::string_view scheme;    // as written
+  std::string_view authority; // as written: may hold userinfo, may be empty
+  std::string_view rest;      // path, query and fragment; may be empty
+};
+
+/// `url` split as above; nullopt when its scheme is not http or https.
+inline std::optional<http_url_split> split_http_url(std::string_view url) {
+  auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos)
+    return std::nullopt;
+  auto scheme = url.substr(0, scheme_end);
+  if (!iequals_ascii(scheme, "http") && !iequals_ascii(scheme, "https"))
+    return std::nullopt;
+  auto after = url.substr(scheme_end + 3);
+  auto end = after.find_first_of("/?#");
+  return http_url_split{scheme, after.substr(0, end),
+                        end == std::string_view::npos ? std::string_view{} : after.substr(end)};
+}
+
 /// A request target in absolute form (RFC 9112 3.2.2), split into the authority that stands
 /// for the Host and the origin form the routes see: "http://host:80/a?b" is "host:80" and
 /// "/a?b"; an empty path becomes "/".
@@ -41,20 +62,12 @@ struct absolute_form_target {
 /// `target` split as above when it is in absolute form with the http or https scheme;
 /// nullopt for any other target (origin form, or another scheme, which no route matches).
 inline std::optional<absolute_form_target> split_absolute_form(std::string_view target) {
-  auto scheme_end = target.find("://");
-  if (scheme_end == std::string_view::npos)
+  auto url = split_http_url(target);
+  if (!url)
     return std::nullopt;
-  auto scheme = target.substr(0, scheme_end);
-  if (!iequals_ascii(scheme, "http") && !iequals_ascii(scheme, "https"))
-    return std::nullopt;
-  auto rest = target.substr(scheme_end + 3);
-  auto path_start = rest.find_first_of("/?#");
-  absolute_form_target split{rest.substr(0, path_start), "/"};
-  if (path_start != std::string_view::npos) {
-    auto origin = rest.substr(path_start);
-    split.origin_form = origin.front() == '/' ? std::string{origin} : "/" + std::string{origin};
-  }
-  return split;
+  if (url->rest.empty() || url->rest.front() != '/')
+    return absolute_form_target{url->authority, "/" + std::string{url->rest}};
+  return absolute_form_target{url->authority, std::string{url->rest}};
 }
 
 } // namespace medianest
