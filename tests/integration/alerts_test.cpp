@@ -12,6 +12,7 @@
 #include "support/daemon_process.hpp"
 #include "support/http_client.hpp"
 #include "support/http_sink.hpp"
+#include "support/scratch_database.hpp"
 
 using namespace medianest::test;
 namespace json = boost::json;
@@ -175,13 +176,8 @@ TEST_CASE("concurrent partial PUTs on one daemon all take effect") {
 }
 
 TEST_CASE("a PUT /alerts on one daemon reaches another that shares its PostgreSQL") {
-  auto pg_url = env_or_empty("MEDIANEST_TEST_PG_URL");
-  INFO("MEDIANEST_TEST_PG_URL must point at the test PostgreSQL (scripts/test.sh sets it)");
-  REQUIRE_FALSE(pg_url.empty());
-  auto db_name = "alerts_shared_" + std::to_string(::getpid());
-  run_command("psql '" + pg_url + "' -qc 'DROP DATABASE IF EXISTS " + db_name
-              + "' -c 'CREATE DATABASE " + db_name + "' 2>&1");
-  auto db_url = pg_url.substr(0, pg_url.rfind('/') + 1) + db_name;
+  scratch_database database{"alerts_shared_" + std::to_string(::getpid())};
+  auto db_url = database.url();
   {
     daemon_process first{{{"--database", db_url, "--instance", "first"}, {}, {}}};
     daemon_process second{{{"--database", db_url, "--instance", "second"}, {}, {}}};
@@ -217,8 +213,6 @@ TEST_CASE("a PUT /alerts on one daemon reaches another that shares its PostgreSQ
             .at("thresholds").at("cpuUsage").at("critical").to_number<double>()
           == 91);
   }
-  run_command("psql '" + pg_url + "' -qc 'DROP DATABASE IF EXISTS " + db_name
-              + " WITH (FORCE)' 2>&1");
 }
 
 TEST_CASE("an alert fires and resolves once each with webhook and Discord payloads") {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "support/daemon_process.hpp"
+#include "support/scratch_database.hpp"
 #include "support/http_client.hpp"
 #include "support/test_servers.hpp"
 #include "support/upstream_process.hpp"
@@ -63,19 +64,12 @@ std::string replaced(std::string text, const std::string& from, const std::strin
   return text;
 }
 
-std::string quoted(const std::string& s) {
-  std::string out = "'";
-  for (char c : s)
-    out += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
-  return out + "'";
-}
-
 /// A YAML file as JSON (python3-yaml).
 json::value yaml_as_json(const fs::path& file) {
   int status = -1;
   auto out = run_command(python + " -c 'import json, sys, yaml; "
                                   "print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "
-                           + quoted(file.string()) + " 2>&1",
+                           + shell_quoted(file.string()) + " 2>&1",
                          &status);
   if (status != 0)
     throw std::runtime_error("cannot read " + file.string() + " as YAML: " + out);
@@ -167,34 +161,6 @@ std::set<std::string> runtime_packages(const std::string& dockerfile) {
       out.insert(word);
   return out;
 }
-
-/// A database of the test's own on the suite's PostgreSQL, dropped at the end.
-class scratch_database {
-public:
-  explicit scratch_database(const std::string& name) : name_(name) {
-    server_ = env_or_empty("MEDIANEST_TEST_PG_URL");
-    if (server_.empty())
-      throw std::runtime_error("MEDIANEST_TEST_PG_URL is not set (scripts/test.sh sets it)");
-    psql("DROP DATABASE IF EXISTS " + name_);
-    psql("CREATE DATABASE " + name_);
-  }
-  ~scratch_database() {
-    psql("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
-  }
-  scratch_database(const scratch_database&) = delete;
-  scratch_database& operator=(const scratch_database&) = delete;
-
-  std::string url() const {
-    return server_.substr(0, server_.rfind('/') + 1) + name_;
-  }
-
-private:
-  void psql(const std::string& sql) const {
-    run_command("psql " + quoted(server_) + " -qc " + quoted(sql) + " 2>&1");
-  }
-  std::string server_;
-  std::string name_;
-};
 
 /// A daemon with every section the rules and the dashboard read: a gateway (upstream,
 /// response cache lookups), Redis as the cache, PostgreSQL as the database, requests that
@@ -370,7 +336,7 @@ TEST_CASE("the shipped alerting rules pass promtool check rules and their unit t
   CHECK(out.find("SUCCESS") != std::string::npos);
   // The unit tests feed series shaped like the exposition and expect the alerts to fire (or
   // not); the response-time ones go through histogram_quantile over the buckets.
-  auto tests = run_command("cd " + quoted(source_dir.string())
+  auto tests = run_command("cd " + shell_quoted(source_dir.string())
                              + " && promtool test rules deploy/prometheus/tests/rules_test.yml 2>&1",
                            &status);
   INFO(tests);
@@ -594,8 +560,8 @@ TEST_CASE("the compose file parses and gives every service its image and health 
                                 " -u GRAFANA_ADMIN_PASSWORD -u MEDIANEST_UPSTREAM ";
   auto dir = make_temp_dir("medianest-compose");
   int status = -1;
-  auto out = run_command(clean_env + "docker-compose --env-file " + quoted(env_example.string())
-                           + " -f " + quoted(compose_file.string()) + " config > "
+  auto out = run_command(clean_env + "docker-compose --env-file " + shell_quoted(env_example.string())
+                           + " -f " + shell_quoted(compose_file.string()) + " config > "
                            + (dir / "resolved.yml").string() + " 2>" + (dir / "errors").string(),
                          &status);
   INFO("docker-compose config: " << read_text(dir / "errors"));
@@ -605,7 +571,7 @@ TEST_CASE("the compose file parses and gives every service its image and health 
   write_text(dir / "empty.env", "");
   auto refused = run_command(clean_env + "docker-compose --env-file "
                                + (dir / "empty.env").string() + " -f "
-                               + quoted(compose_file.string()) + " config 2>&1",
+                               + shell_quoted(compose_file.string()) + " config 2>&1",
                              &status);
   fs::remove_all(dir);
   CHECK(status != 0);

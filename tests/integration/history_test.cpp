@@ -10,6 +10,7 @@
 #include "sources/timeseries_sql.hpp"
 #include "support/daemon_process.hpp"
 #include "support/http_client.hpp"
+#include "support/scratch_database.hpp"
 
 using namespace medianest::test;
 namespace json = boost::json;
@@ -209,13 +210,8 @@ TEST_CASE("GET /summary is open to users and reports status score trends and rec
 }
 
 TEST_CASE("history is stored in PostgreSQL when it is the configured database") {
-  auto pg_url = env_or_empty("MEDIANEST_TEST_PG_URL");
-  INFO("MEDIANEST_TEST_PG_URL must point at the test PostgreSQL (scripts/test.sh sets it)");
-  REQUIRE_FALSE(pg_url.empty());
-  auto db_name = "history_test_" + std::to_string(::getpid());
-  run_command("psql '" + pg_url + "' -qc 'DROP DATABASE IF EXISTS " + db_name + "' -c 'CREATE DATABASE "
-              + db_name + "' 2>&1");
-  auto db_url = pg_url.substr(0, pg_url.rfind('/') + 1) + db_name;
+  scratch_database database{"history_test_" + std::to_string(::getpid())};
+  auto db_url = database.url();
   {
     auto args = fast;
     args.insert(args.end(), {"--database", db_url});
@@ -232,17 +228,11 @@ TEST_CASE("history is stored in PostgreSQL when it is the configured database") 
     auto version = run_command("psql '" + db_url + "' -tAc 'SELECT max(version) FROM schema_migrations'");
     CHECK(version == std::to_string(medianest::sources::schema_version));
   }
-  run_command("psql '" + pg_url + "' -qc 'DROP DATABASE IF EXISTS " + db_name + " WITH (FORCE)' 2>&1");
 }
 
 TEST_CASE("daemons sharing one PostgreSQL each keep their own history across restarts") {
-  auto pg_url = env_or_empty("MEDIANEST_TEST_PG_URL");
-  INFO("MEDIANEST_TEST_PG_URL must point at the test PostgreSQL (scripts/test.sh sets it)");
-  REQUIRE_FALSE(pg_url.empty());
-  auto db_name = "history_shared_" + std::to_string(::getpid());
-  run_command("psql '" + pg_url + "' -qc 'DROP DATABASE IF EXISTS " + db_name + "' -c 'CREATE DATABASE "
-              + db_name + "' 2>&1");
-  auto db_url = pg_url.substr(0, pg_url.rfind('/') + 1) + db_name;
+  scratch_database database{"history_shared_" + std::to_string(::getpid())};
+  auto db_url = database.url();
   auto args_for = [&](const std::string& instance) {
     auto args = fast;
     args.insert(args.end(), {"--database", db_url, "--instance", instance});
@@ -288,5 +278,4 @@ TEST_CASE("daemons sharing one PostgreSQL each keep their own history across res
   }
   std::filesystem::remove_all(busy_dir);
   std::filesystem::remove_all(quiet_dir);
-  run_command("psql '" + pg_url + "' -qc 'DROP DATABASE IF EXISTS " + db_name + " WITH (FORCE)' 2>&1");
 }

@@ -14,6 +14,7 @@
 #include "app/config.hpp"
 #include "support/daemon_process.hpp"
 #include "support/http_client.hpp"
+#include "support/scratch_database.hpp"
 #include "support/test_servers.hpp"
 
 using namespace medianest::test;
@@ -329,14 +330,8 @@ TEST_CASE("Redis going down marks the cache unavailable and it recovers when Red
 }
 
 TEST_CASE("the database section reads PostgreSQL activity and max_connections") {
-  auto pg_url = env_or_empty("MEDIANEST_TEST_PG_URL");
-  INFO("MEDIANEST_TEST_PG_URL must point at the test PostgreSQL (scripts/test.sh sets it)");
-  REQUIRE_FALSE(pg_url.empty());
-  auto db_name = "metrics_test_" + std::to_string(::getpid());
-  soci::session admin(*soci::factory_postgresql(), medianest::postgres_conninfo(pg_url));
-  admin << "DROP DATABASE IF EXISTS " + db_name;
-  admin << "CREATE DATABASE " + db_name;
-  auto db_url = pg_url.substr(0, pg_url.rfind('/') + 1) + db_name;
+  scratch_database database{"metrics_test_" + std::to_string(::getpid())};
+  auto db_url = database.url();
   {
     soci::session setup(*soci::factory_postgresql(), medianest::postgres_conninfo(db_url));
     setup << "CREATE EXTENSION IF NOT EXISTS pg_stat_statements";
@@ -374,7 +369,6 @@ TEST_CASE("the database section reads PostgreSQL activity and max_connections") 
     CHECK(db.at("topStatements").as_array().at(0).at("calls").to_number<int64_t>() >= 1);
   }
   clients.clear();
-  admin << "DROP DATABASE IF EXISTS " + db_name + " WITH (FORCE)";
 }
 
 TEST_CASE("an unreachable PostgreSQL marks the database unavailable while the rest is served") {

@@ -92,6 +92,13 @@ std::string env_or_empty(const char* name) {
   return v ? v : "";
 }
 
+std::string shell_quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s)
+    out += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
+  return out + "'";
+}
+
 daemon_process::daemon_process(options opts) : env_(std::move(opts.env)) {
   data_dir_ = opts.data_dir;
   if (data_dir_.empty()) {

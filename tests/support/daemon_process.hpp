@@ -93,4 +93,7 @@ uint64_t proc_status_kb(pid_t pid, const std::string& key);
 /// The environment variable, or an empty string.
 std::string env_or_empty(const char* name);
 
+/// `s` as one word for sh: in single quotes, with its own single quotes escaped.
+std::string shell_quoted(const std::string& s);
+
 } // namespace medianest::test

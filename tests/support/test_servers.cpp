@@ -76,14 +76,6 @@ void wait_until_dead(const std::vector<pid_t>& pids, uint16_t port, const std::s
   throw std::runtime_error(what + " did not die of SIGKILL within 10 s");
 }
 
-/// Single quotes for the shell.
-std::string shell_quoted(const std::string& text) {
-  std::string out = "'";
-  for (char c : text)
-    out += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
-  return out + "'";
-}
-
 } // namespace
 
 private_redis::private_redis() : dir_(make_temp_dir("medianest-private-redis")), port_(free_port()) {
