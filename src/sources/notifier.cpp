@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 
 #include "app/version.hpp"
+#include "model/base64.hpp"
 #include "model/json.hpp"
 #include "model/time.hpp"
 #include "sources/curl_library.hpp"
@@ -190,37 +191,6 @@ bool is_ascii(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
-std::string base64(std::string_view in) {
-  static constexpr char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-    out += alphabet[v & 63];
-  }
-  if (i + 1 == in.size()) {
-    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
 /// A header value as is when it is ASCII, else as RFC 2047 encoded words of at most 75
 /// characters, folded onto continuation lines, never splitting a UTF-8 sequence.
 std::string encode_header_value(std::string_view value) {
@@ -237,7 +207,7 @@ std::string encode_header_value(std::string_view value) {
       n = std::min<std::size_t>(45, value.size() - pos);
     if (!out.empty())
       out += "\r\n ";
-    out += "=?UTF-8?B?" + base64(value.substr(pos, n)) + "?=";
+    out += "=?UTF-8?B?" + base64_encode(value.substr(pos, n)) + "?=";
     pos += n;
   }
   return out;

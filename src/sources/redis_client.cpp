@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "model/human_bytes.hpp"
+#include "sources/sigpipe_guard.hpp"
 
 namespace medianest::sources {
 
@@ -211,40 +212,6 @@ timeval to_timeval(std::chrono::milliseconds timeout) {
   const auto ms = timeout.count();
   return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
 }
-
-/// Keeps a write to a socket the server closed from killing the process with SIGPIPE (hiredis
-/// uses plain write()): blocks SIGPIPE in this thread for the guard's life and swallows one
-/// raised meanwhile. Does nothing when a SIGPIPE was already pending, to not eat a foreign one.
-class sigpipe_guard {
-public:
-  sigpipe_guard() noexcept {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    sigset_t pending;
-    if (sigpending(&pending) != 0 || sigismember(&pending, SIGPIPE) == 1) {
-      return;
-    }
-    active_ = pthread_sigmask(SIG_BLOCK, &pipe_, &previous_) == 0;
-  }
-  ~sigpipe_guard() {
-    if (!active_) {
-      return;
-    }
-    sigset_t pending;
-    if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
-      const timespec no_wait{};
-      sigtimedwait(&pipe_, nullptr, &no_wait);
-    }
-    pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
-  }
-  sigpipe_guard(const sigpipe_guard&) = delete;
-  sigpipe_guard& operator=(const sigpipe_guard&) = delete;
-
-private:
-  sigset_t pipe_{};
-  sigset_t previous_{};
-  bool active_ = false;
-};
 
 std::string_view reply_type_name(int type) {
   switch (type) {

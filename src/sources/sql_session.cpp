@@ -4,6 +4,7 @@
 #include <cctype>
 #include <thread>
 
+#include <soci/postgresql/soci-postgresql.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
 namespace medianest::sources {
@@ -108,12 +109,10 @@ bool sql_session::open(std::string& error) {
       // Long history reads go through the OS page cache without a read() per page.
       session_ << "PRAGMA mmap_size=268435456";
     } else {
-      // Loaded by name (libsoci_postgresql.so.4.0, and libpq with it) only when configured:
-      // linked, libpq and its TLS/Kerberos/LDAP libraries cost ~4 MB of resident memory in
-      // every daemon, also those on SQLite (docs/benchmarks.md, "Overhead").
-      session_.open("postgresql", target_.connect);
-      // libpq prints NOTICEs ("relation ... already exists, skipping" from every
-      // CREATE TABLE IF NOT EXISTS) straight to stderr, past our logger.
+      // SOCI's backend, linked statically over our own libpq functions (src/pq/client.cpp).
+      session_.open(*soci::factory_postgresql(), target_.connect);
+      // The server's NOTICEs ("relation ... already exists, skipping" from every
+      // CREATE TABLE IF NOT EXISTS) would go to stderr, past our logger, as libpq's do.
       session_ << "SET client_min_messages TO WARNING";
     }
     open_ = true;
