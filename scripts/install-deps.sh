@@ -28,7 +28,7 @@ BUILD_PACKAGES=(
 # for scripts/fuzz.sh (llvm-14 for llvm-symbolizer; libssl-dev for the JWT target's reference
 # HMAC).
 TEST_PACKAGES=(
-  redis-server postgresql python3-aiosmtpd curl prometheus python3-prometheus-client
+  redis-server postgresql openssl python3-aiosmtpd curl prometheus python3-prometheus-client
   prometheus-alertmanager docker-compose python3-yaml sqlite3 systemd
   chromium nodejs
   clang-14 libclang-rt-14-dev llvm-14 libssl-dev

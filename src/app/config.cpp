@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "app/version.hpp"
+#include "pq/conninfo.hpp"
 
 namespace medianest {
 
@@ -570,94 +571,26 @@ std::optional<database_target> parse_database_url(std::string_view url, std::str
       return database_target{database_target::kind::sqlite, std::string{path}};
     }
   }
-  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
-    return database_target{database_target::kind::postgresql, postgres_conninfo(url)};
-  if (url.rfind("host=", 0) == 0 || url.find(" dbname=") != std::string_view::npos)
-    return database_target{database_target::kind::postgresql, std::string{url}};
+  bool is_uri = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+  if (is_uri || url.rfind("host=", 0) == 0 || url.find(" dbname=") != std::string_view::npos) {
+    // Checked here, so that a typo in an option stops the daemon at start, not at first connect.
+    pq::connection_options options;
+    std::string why;
+    if (!pq::parse_conninfo(url, options, why)) {
+      error = "PostgreSQL connection string not understood: " + why;
+      return std::nullopt;
+    }
+    return database_target{database_target::kind::postgresql,
+                           is_uri ? pq::to_conninfo(options) : std::string{url}};
+  }
   error = "expected sqlite:PATH or postgresql://..., got '" + std::string{url} + "'";
   return std::nullopt;
 }
 
-namespace {
-
-std::string percent_decode(std::string_view in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size()) {
-      unsigned value = 0;
-      auto [ptr, ec] = std::from_chars(in.data() + i + 1, in.data() + i + 3, value, 16);
-      if (ec == std::errc{} && ptr == in.data() + i + 3) {
-        out += static_cast<char>(value);
-        i += 2;
-        continue;
-      }
-    }
-    out += in[i];
-  }
-  return out;
-}
-
-/// Quotes a libpq keyword value: single quotes, with \ and ' escaped.
-std::string conninfo_value(std::string_view v) {
-  std::string out = "'";
-  for (char c : v) {
-    if (c == '\\' || c == '\'')
-      out += '\\';
-    out += c;
-  }
-  return out + "'";
-}
-
-} // namespace
-
 std::string postgres_conninfo(std::string_view url) {
-  auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos)
-    return std::string{url};
-  auto rest = url.substr(scheme_end + 3);
-  std::string query;
-  if (auto q = rest.find('?'); q != std::string_view::npos) {
-    query = std::string{rest.substr(q + 1)};
-    rest = rest.substr(0, q);
-  }
-  std::string dbname;
-  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
-    dbname = percent_decode(rest.substr(slash + 1));
-    rest = rest.substr(0, slash);
-  }
-  std::string out;
-  auto add = [&](std::string_view key, const std::string& value) {
-    if (value.empty())
-      return;
-    if (!out.empty())
-      out += ' ';
-    out += std::string{key} + '=' + conninfo_value(value);
-  };
-  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
-    auto userinfo = rest.substr(0, at);
-    auto colon = userinfo.find(':');
-    add("user", percent_decode(userinfo.substr(0, colon)));
-    if (colon != std::string_view::npos)
-      add("password", percent_decode(userinfo.substr(colon + 1)));
-    rest = rest.substr(at + 1);
-  }
-  auto port_colon = rest.rfind(':');
-  if (port_colon != std::string_view::npos && rest.find(']', port_colon) == std::string_view::npos) {
-    add("host", percent_decode(rest.substr(0, port_colon)));
-    add("port", std::string{rest.substr(port_colon + 1)});
-  } else {
-    add("host", percent_decode(rest));
-  }
-  add("dbname", dbname);
-  size_t pos = 0;
-  while (pos < query.size()) {
-    auto amp = std::min(query.find('&', pos), query.size());
-    auto pair = std::string_view{query}.substr(pos, amp - pos);
-    if (auto eq = pair.find('='); eq != std::string_view::npos)
-      add(pair.substr(0, eq), percent_decode(pair.substr(eq + 1)));
-    pos = amp + 1;
-  }
-  return out;
+  pq::connection_options options;
+  std::string error;
+  return pq::parse_uri(url, options, error) ? pq::to_conninfo(options) : std::string{url};
 }
 
 std::optional<redis_target> parse_redis_url(std::string_view url, std::string& error) {

@@ -101,8 +101,8 @@ bool scram_client::client_final(std::string_view server_first, std::string& out,
   auto without_proof = "c=biws,r=" + std::string{*nonce}; // biws = base64("n,,")
   auth_message_ = client_first().substr(3) + ',' + std::string{server_first} + ',' + without_proof;
   auto client_key = hmac(salted_password_, "Client Key");
-  auto stored_key = as_view(sha256_of(client_key));
-  auto signature = hmac(stored_key, auth_message_);
+  auto stored_key = sha256_of(client_key);
+  auto signature = hmac(as_view(stored_key), auth_message_);
   std::string proof = client_key;
   for (size_t k = 0; k < proof.size(); ++k)
     proof[k] = static_cast<char>(proof[k] ^ signature[k]);
