@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-30}
 BUILD_DIR=${2:-build-fuzz}
 JOBS=${JOBS:-$(nproc)}
-ALL_TARGETS="alert_config optimize_request query_params jwt route_match prometheus_label upstream_response"
+ALL_TARGETS="alert_config optimize_request query_params jwt route_match prometheus_label upstream_response pq_backend"
 TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
 
 case "$SECONDS_PER_TARGET" in
