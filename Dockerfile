@@ -18,16 +18,13 @@ RUN scripts/build.sh build medianest-perf \
 # -- runtime -------------------------------------------------------------------------------
 FROM debian:12-slim
 # The packages of the libraries `readelf -d medianest-perf` lists as NEEDED (apt brings their
-# own dependencies; libstdc++6, libgcc-s1 and libc6 are in the base image; libboost-container
-# and -system are NEEDED by Debug builds only) and of the two the daemon loads with dlopen when
-# configured: libcurl4 (notifications) and libsoci-postgresql4.0 (with libpq5);
-# ca-certificates for https webhooks and smtps; curl for the HEALTHCHECK.
+# own dependencies; libstdc++6, libgcc-s1 and libc6 are in the base image; SOCI, SQLite,
+# hiredis, spdlog and Boost.JSON are linked in) and of the two the daemon loads with dlopen
+# when configured: libcurl4 (notifications) and libssl3 (PostgreSQL over TLS);
+# ca-certificates for https webhooks, smtps and sslrootcert=system; curl for the HEALTHCHECK.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libboost-container1.81.0 libboost-json1.81.0 libboost-system1.81.0 libcaf-core0.17 \
-      libcurl4 libfmt9 libhiredis0.14 libpq5 \
-      libsoci-core4.0 libsoci-postgresql4.0 libsoci-sqlite3-4.0 libspdlog1.10 \
-      libsqlite3-0 libssl3 \
+      libcaf-core0.17 libcurl4 libfmt9 libssl3 \
       ca-certificates curl \
  && rm -rf /var/lib/apt/lists/*
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The daemon's own cost against the usual peers, in one run on one machine: medianest-perf with
-# all five collectors at 1 s (system, api, database on a private PostgreSQL with the URL options
-# docker-compose.yml gives, cache on a private Redis, resources; history and alerts on,
+# all five collectors at 1 s (system, api, database on a private PostgreSQL reached in clear as
+# docker-compose.yml's, which has no TLS, cache on a private Redis, resources; history and alerts on,
 # --access-log off), Debian's prometheus-node-exporter (default collectors), Netdata (update
 # every 1 s, private config and data dirs) and Glances (XML-RPC server, refresh 1 s, as
 # Debian's glances.service runs it).
@@ -101,7 +101,7 @@ scrape_loop() {
 
 start_test_services >/dev/null
 # The database URL as docker-compose.yml gives it: no Kerberos here, so no GSS encryption to try.
-bench_start_daemon --redis "$MEDIANEST_TEST_REDIS_URL" --database "$MEDIANEST_TEST_PG_URL?gssencmode=disable" \
+bench_start_daemon --redis "$MEDIANEST_TEST_REDIS_URL" --database "$MEDIANEST_TEST_PG_URL?sslmode=disable" \
   --sample-interval 1 --access-log off
 AUTH="Authorization: Bearer $ADMIN_TOKEN"
 API="$DAEMON_URL/api/v1/performance"
@@ -183,7 +183,7 @@ scrape_loop glances "http://127.0.0.1:$GLANCES_PORT/RPC2" -H 'Content-Type: text
 
 echo "$(nproc) cores, shared with whatever else runs (load average $(cut -d' ' -f1-3 /proc/loadavg));" \
   "warm-up ${WARMUP} s, measuring ${SECONDS_} s"
-echo "medianest-perf: --sample-interval 1 --access-log off, PostgreSQL (gssencmode=disable) + Redis, /prometheus scraped 1/s;" \
+echo "medianest-perf: --sample-interval 1 --access-log off, PostgreSQL (in clear) + Redis, /prometheus scraped 1/s;" \
   "node_exporter $("$NODE_EXPORTER" --version 2>&1 | awk 'NR==1 {print $3}') scraped 1/s;" \
   "netdata $("$NETDATA" -v 2>&1 | awk '{print $2}') (update every 1 s);" \
   "glances $("$GLANCES" -V 2>&1 | awk 'NR==1 {print $2}') -s, polled 1/s"

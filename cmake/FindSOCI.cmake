@@ -1,31 +1,34 @@
 # Debian's SOCI 4.0 ships neither a CMake package nor a .pc file.
-find_package(PostgreSQL REQUIRED)
+#
+# Its static archives are linked, not the shared libraries: a shared library costs the daemon
+# its relocation and symbol tables and the pages around every function it touches, ~100-300 KB
+# of resident memory each, where a static archive adds only the code that is called
+# (docs/benchmarks.md, "Overhead"). The PostgreSQL backend is linked against our own libpq
+# functions (src/pq/) instead of Debian's libpq.
+find_package(PostgreSQL REQUIRED) # libpq-fe.h, which soci-postgresql.h includes
 find_path(SOCI_INCLUDE_DIR soci/soci.h)
-find_library(SOCI_CORE_LIBRARY soci_core)
-find_library(SOCI_SQLITE3_LIBRARY soci_sqlite3)
-find_library(SOCI_POSTGRESQL_LIBRARY soci_postgresql)
-# The PostgreSQL backend as a static archive, linked against our own libpq functions (src/pq/)
-# instead of Debian's libpq.
-find_library(SOCI_POSTGRESQL_STATIC_LIBRARY libsoci_postgresql.a)
+find_library(SOCI_CORE_ARCHIVE libsoci_core.a)
+find_library(SOCI_SQLITE3_ARCHIVE libsoci_sqlite3.a)
+find_library(SOCI_POSTGRESQL_ARCHIVE libsoci_postgresql.a)
 
 include(FindPackageHandleStandardArgs)
-find_package_handle_standard_args(SOCI REQUIRED_VARS SOCI_INCLUDE_DIR SOCI_CORE_LIBRARY
-  SOCI_SQLITE3_LIBRARY SOCI_POSTGRESQL_STATIC_LIBRARY)
+find_package_handle_standard_args(SOCI REQUIRED_VARS SOCI_INCLUDE_DIR SOCI_CORE_ARCHIVE
+  SOCI_SQLITE3_ARCHIVE SOCI_POSTGRESQL_ARCHIVE)
 
 if(SOCI_FOUND AND NOT TARGET SOCI::core)
-  add_library(SOCI::core UNKNOWN IMPORTED)
+  add_library(SOCI::core STATIC IMPORTED)
   set_target_properties(SOCI::core PROPERTIES
-    IMPORTED_LOCATION "${SOCI_CORE_LIBRARY}"
+    IMPORTED_LOCATION "${SOCI_CORE_ARCHIVE}"
     INTERFACE_INCLUDE_DIRECTORIES "${SOCI_INCLUDE_DIR}"
     INTERFACE_LINK_LIBRARIES "${CMAKE_DL_LIBS}")
-  add_library(SOCI::sqlite3 UNKNOWN IMPORTED)
+  add_library(SOCI::sqlite3 STATIC IMPORTED)
   set_target_properties(SOCI::sqlite3 PROPERTIES
-    IMPORTED_LOCATION "${SOCI_SQLITE3_LIBRARY}"
+    IMPORTED_LOCATION "${SOCI_SQLITE3_ARCHIVE}"
     INTERFACE_LINK_LIBRARIES SOCI::core)
-  # soci-postgresql.h includes <libpq-fe.h>. Whoever links this provides the PQ* functions.
-  add_library(SOCI::postgresql_static STATIC IMPORTED)
-  set_target_properties(SOCI::postgresql_static PROPERTIES
-    IMPORTED_LOCATION "${SOCI_POSTGRESQL_STATIC_LIBRARY}"
+  # Whoever links this provides the PQ* functions.
+  add_library(SOCI::postgresql STATIC IMPORTED)
+  set_target_properties(SOCI::postgresql PROPERTIES
+    IMPORTED_LOCATION "${SOCI_POSTGRESQL_ARCHIVE}"
     INTERFACE_INCLUDE_DIRECTORIES "${PostgreSQL_INCLUDE_DIRS}"
     INTERFACE_LINK_LIBRARIES SOCI::core)
 endif()

@@ -160,7 +160,8 @@ std::vector<option_spec> serve_options() {
        return std::string{};
      }},
     {"database", "URL",
-     "SQL database: sqlite:PATH or postgresql://USER@HOST:PORT/DB (libpq URI)",
+     "SQL database: sqlite:PATH, or postgresql://USER[:PASSWORD]@HOST[:PORT]/DB[?OPTIONS] or "
+     "'host=... dbname=...' in libpq's syntax (options and PG* variables: docs/postgresql-client.md)",
      "sqlite:<data-dir>/medianest.db",
      [](std::string_view v, cli_outcome& o) {
        std::string err;

@@ -123,7 +123,8 @@ cli_outcome parse_command_line(int argc, const char* const* argv,
 std::optional<database_target> parse_database_url(std::string_view url, std::string& error);
 
 /// Turns a postgresql://[user[:password]@][host][:port][/dbname][?key=value&...] URL into a
-/// libpq keyword/value connection string (SOCI mangles URIs); other text is returned as is.
+/// libpq keyword/value connection string, as our client (src/pq/) and SOCI take it; text that
+/// is not such a URL is returned as is.
 std::string postgres_conninfo(std::string_view url);
 
 /// Parses an --auth-fail-limit value: FAILURES/SECONDS[:LOCKOUT_SECONDS] (the lockout defaults
