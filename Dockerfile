@@ -19,7 +19,7 @@ RUN scripts/build.sh build medianest-perf \
 FROM debian:12-slim
 # The packages of the libraries `readelf -d medianest-perf` lists as NEEDED (apt brings their
 # own dependencies; libstdc++6, libgcc-s1 and libc6 are in the base image; SOCI, SQLite,
-# hiredis, spdlog and Boost.JSON are linked in) and of the two the daemon loads with dlopen
+# hiredis, spdlog, Boost.JSON and Boost.System are built in) and of the two it loads with dlopen
 # when configured: libcurl4 (notifications) and libssl3 (PostgreSQL over TLS);
 # ca-certificates for https webhooks, smtps and sslrootcert=system; curl for the HEALTHCHECK.
 RUN apt-get update \

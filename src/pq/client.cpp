@@ -3,7 +3,7 @@
 // md5 and SCRAM-SHA-256 authentication (pq/auth.hpp) and TLS on demand (pq/tls.hpp).
 //
 // Why not libpq: Debian's libpq pulls in OpenSSL, Kerberos, LDAP, GnuTLS and their
-// dependencies, 22 libraries that cost every daemon ~4.5 MB of resident memory though it uses
+// dependencies, 21 libraries that cost every daemon ~4.5 MB of resident memory though it uses
 // none of them on a plain connection (docs/benchmarks.md, "Overhead"). SOCI's backend links
 // statically against these functions instead; their signatures come from libpq-fe.h itself.
 //
@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -83,6 +84,8 @@ struct pg_conn {
   std::unique_ptr<pg_result> building;
   std::vector<std::pair<std::string, std::string>> parameters;
   int server_version = 0;
+  PQnoticeProcessor notice_processor = nullptr; ///< null: libpq's default, text on stderr
+  void* notice_argument = nullptr;
 };
 
 namespace {
@@ -212,8 +215,10 @@ const std::string* error_field(const std::vector<std::pair<char, std::string>>& 
   return nullptr;
 }
 
-/// libpq's default rendering: "ERROR:  message\nDETAIL:  …\nHINT:  …\nCONTEXT:  …\n".
-std::string format_error(const std::vector<std::pair<char, std::string>>& fields) {
+/// libpq's default rendering: "ERROR:  message\nDETAIL:  …\nHINT:  …\nCONTEXT:  …\n", the
+/// CONTEXT line for errors only (libpq's PQSHOW_CONTEXT_ERRORS), not for notices.
+std::string format_error(const std::vector<std::pair<char, std::string>>& fields,
+                         bool with_context = true) {
   std::string out;
   auto severity = error_field(fields, PG_DIAG_SEVERITY);
   out += severity ? *severity : std::string{"ERROR"};
@@ -224,15 +229,18 @@ std::string format_error(const std::vector<std::pair<char, std::string>>& fields
   for (auto [code, label] : {std::pair{PG_DIAG_MESSAGE_DETAIL, "DETAIL:  "},
                              std::pair{PG_DIAG_MESSAGE_HINT, "HINT:  "},
                              std::pair{PG_DIAG_CONTEXT, "CONTEXT:  "}})
-    if (auto value = error_field(fields, static_cast<char>(code)))
+    if (auto value = error_field(fields, static_cast<char>(code));
+        value && (with_context || code != PG_DIAG_CONTEXT))
       out += label + *value + '\n';
   return out;
 }
 
-void handle_notice(std::string_view body) {
-  // As libpq's default notice processor: the server's WARNINGs and NOTICEs go to stderr.
-  auto text = format_error(parse_error_fields(body));
-  std::fputs(text.c_str(), stderr);
+void handle_notice(const pg_conn& c, std::string_view body) {
+  auto text = format_error(parse_error_fields(body), false);
+  if (c.notice_processor)
+    c.notice_processor(c.notice_argument, text.c_str());
+  else // libpq's default notice processor
+    std::fputs(text.c_str(), stderr);
 }
 
 void handle_parameter_status(pg_conn& c, std::string_view body) {
@@ -353,7 +361,7 @@ std::unique_ptr<pg_result> next_result(pg_conn& c) {
       case 'A': // NotificationResponse: LISTEN is not used
         break;
       case 'N':
-        handle_notice(msg.body);
+        handle_notice(c, msg.body);
         break;
       case 'S':
         handle_parameter_status(c, msg.body);
@@ -571,13 +579,15 @@ bool open_socket(pg_conn& c, const endpoint& e, const connection_options& o,
       return false;
     }
     std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-    if (path[0] == '@') // Linux abstract namespace, as libpq
+    // An abstract-namespace name (Linux, as libpq) is exactly its bytes: no NUL counted.
+    bool abstract = path[0] == '@';
+    if (abstract)
       address.sun_path[0] = '\0';
+    auto size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (abstract ? 0 : 1));
     c.fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     std::string reason;
     if (c.fd >= 0
-        && connect_socket(c.fd, reinterpret_cast<sockaddr*>(&address), sizeof address, deadline,
-                          reason))
+        && connect_socket(c.fd, reinterpret_cast<sockaddr*>(&address), size, deadline, reason))
       return true;
     error = "connection to server on socket \"" + path + "\" failed: " + reason
             + "\n\tIs the server running locally and accepting connections on that socket?\n";
@@ -638,8 +648,9 @@ bool negotiate_tls(pg_conn& c, const endpoint& e, const connection_options& o, b
     n = ::recv(c.fd, &answer, 1, 0);
   } while (n < 0 && errno == EINTR);
   if (n != 1) {
-    error = n == 0 ? server_closed_message
-                   : std::string{"could not receive data from server: "} + std::strerror(errno) + "\n";
+    error = n == 0                                     ? std::string{server_closed_message}
+            : errno == EAGAIN || errno == EWOULDBLOCK ? std::string{"timeout expired\n"}
+            : std::string{"could not receive data from server: "} + std::strerror(errno) + "\n";
     return false;
   }
   if (answer == 'N') {
@@ -737,7 +748,7 @@ bool start_session(pg_conn& c, const endpoint& e, const connection_options& o, s
       case 'E':
         return fail(format_error(parse_error_fields(msg.body)));
       case 'N':
-        handle_notice(msg.body);
+        handle_notice(c, msg.body);
         break;
       case 'S':
         handle_parameter_status(c, msg.body);
@@ -759,6 +770,8 @@ bool start_session(pg_conn& c, const endpoint& e, const connection_options& o, s
             send_password_message(c, *password, true);
           } else if (code == 5) {
             auto salt = in.bytes(4);
+            if (!in.ok())
+              return fail("invalid MD5 authentication request from server\n");
             send_password_message(c, medianest::pq::md5_password_response(o.get("user"), *password, salt), true);
           } else {
             bool offers_scram = false;
@@ -902,6 +915,10 @@ PGconn* PQconnectdb(const char* conninfo) {
     return c;
   }
   medianest::pq::apply_defaults(options, environment_value, os_user_name(), home_directory());
+  if (!medianest::pq::check_options(options, error)) { // a bad PGSSLMODE, say
+    c->error = error + "\n";
+    return c;
+  }
   connect_to_any(*c, options);
   return c;
 }
@@ -924,6 +941,17 @@ ConnStatusType PQstatus(const PGconn* c) {
 char* PQerrorMessage(const PGconn* c) {
   static char null_connection[] = "connection pointer is NULL\n";
   return c ? const_cast<char*>(c->error.c_str()) : null_connection;
+}
+
+PQnoticeProcessor PQsetNoticeProcessor(PGconn* c, PQnoticeProcessor processor, void* argument) {
+  if (!c)
+    return nullptr;
+  auto previous = c->notice_processor;
+  if (processor) {
+    c->notice_processor = processor;
+    c->notice_argument = argument;
+  }
+  return previous;
 }
 
 int PQserverVersion(const PGconn* c) {

@@ -147,53 +147,6 @@ bool split_host_port(std::string_view spec, std::string& host, std::string& port
   return percent_decode(host_part, host, error) && percent_decode(port_part, port, error);
 }
 
-bool check_options(const connection_options& options, std::string& error) {
-  for (const auto& [key, value] : options.items()) {
-    if (!contains(known_keywords, key)) {
-      error = "invalid connection option \"" + key + "\"";
-      return false;
-    }
-    if (contains(unsupported_keywords, key) && !value.empty()) {
-      error = "connection option \"" + key + "\" is not supported by this client";
-      return false;
-    }
-  }
-  auto sslmode = options.get("sslmode");
-  if (!sslmode.empty()
-      && !one_of(sslmode, {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})) {
-    error = "invalid sslmode value: \"" + sslmode + "\"";
-    return false;
-  }
-  auto gss = options.get("gssencmode");
-  if (gss == "require") {
-    error = "gssencmode value \"require\" invalid when GSSAPI support is not compiled in";
-    return false;
-  }
-  if (!gss.empty() && !one_of(gss, {"disable", "prefer"})) {
-    error = "invalid gssencmode value: \"" + gss + "\"";
-    return false;
-  }
-  auto binding = options.get("channel_binding");
-  if (binding == "require") {
-    error = "channel binding is required, but this client does not support it";
-    return false;
-  }
-  if (!binding.empty() && !one_of(binding, {"disable", "prefer"})) {
-    error = "invalid channel_binding value: \"" + binding + "\"";
-    return false;
-  }
-  auto attrs = options.get("target_session_attrs");
-  if (!attrs.empty() && !one_of(attrs, {"any", "read-write", "read-only"})) {
-    error = "invalid target_session_attrs value: \"" + attrs + "\"";
-    return false;
-  }
-  auto min_tls = options.get("ssl_min_protocol_version");
-  if (!min_tls.empty() && !one_of(min_tls, {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"})) {
-    error = "invalid ssl_min_protocol_version value: \"" + min_tls + "\"";
-    return false;
-  }
-  return true;
-}
 
 std::vector<std::string> split_list(const std::string& list) {
   std::vector<std::string> out;
@@ -336,6 +289,54 @@ bool parse_uri(std::string_view uri, connection_options& out, std::string& error
       value = "require";
     }
     out.set(key, std::move(value));
+  }
+  return true;
+}
+
+bool check_options(const connection_options& options, std::string& error) {
+  for (const auto& [key, value] : options.items()) {
+    if (!contains(known_keywords, key)) {
+      error = "invalid connection option \"" + key + "\"";
+      return false;
+    }
+    if (contains(unsupported_keywords, key) && !value.empty()) {
+      error = "connection option \"" + key + "\" is not supported by this client";
+      return false;
+    }
+  }
+  auto sslmode = options.get("sslmode");
+  if (!sslmode.empty()
+      && !one_of(sslmode, {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})) {
+    error = "invalid sslmode value: \"" + sslmode + "\"";
+    return false;
+  }
+  auto gss = options.get("gssencmode");
+  if (gss == "require") {
+    error = "gssencmode value \"require\" invalid when GSSAPI support is not compiled in";
+    return false;
+  }
+  if (!gss.empty() && !one_of(gss, {"disable", "prefer"})) {
+    error = "invalid gssencmode value: \"" + gss + "\"";
+    return false;
+  }
+  auto binding = options.get("channel_binding");
+  if (binding == "require") {
+    error = "channel binding is required, but this client does not support it";
+    return false;
+  }
+  if (!binding.empty() && !one_of(binding, {"disable", "prefer"})) {
+    error = "invalid channel_binding value: \"" + binding + "\"";
+    return false;
+  }
+  auto attrs = options.get("target_session_attrs");
+  if (!attrs.empty() && !one_of(attrs, {"any", "read-write", "read-only"})) {
+    error = "invalid target_session_attrs value: \"" + attrs + "\"";
+    return false;
+  }
+  auto min_tls = options.get("ssl_min_protocol_version");
+  if (!min_tls.empty() && !one_of(min_tls, {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"})) {
+    error = "invalid ssl_min_protocol_version value: \"" + min_tls + "\"";
+    return false;
   }
   return true;
 }

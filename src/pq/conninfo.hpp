@@ -30,6 +30,11 @@ private:
 /// unknown ones and those this client does not implement are refused with libpq's wording.
 bool parse_conninfo(std::string_view text, connection_options& out, std::string& error);
 
+/// Refuses unknown keywords, those this client does not implement, and invalid values of the
+/// ones it checks (sslmode, gssencmode, channel_binding, target_session_attrs, …), in libpq's
+/// wording. parse_conninfo calls it; PQconnectdb again after the PG* variables are applied.
+bool check_options(const connection_options& options, std::string& error);
+
 /// A postgresql:// or postgres:// URI as keyword/value pairs (percent-decoded).
 bool parse_uri(std::string_view uri, connection_options& out, std::string& error);
 

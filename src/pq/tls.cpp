@@ -37,7 +37,6 @@ struct openssl_api {
   int (*SSL_connect)(void*);
   int (*SSL_read)(void*, void*, int);
   int (*SSL_write)(void*, const void*, int);
-  int (*SSL_pending)(const void*);
   int (*SSL_get_error)(const void*, int);
   int (*SSL_shutdown)(void*);
   long (*SSL_get_verify_result)(const void*);
@@ -86,7 +85,7 @@ const openssl_api* load_openssl(std::string& error) {
              && MEDIANEST_RESOLVE(SSL_set1_host) && MEDIANEST_RESOLVE(SSL_get0_param)
              && MEDIANEST_RESOLVE(X509_VERIFY_PARAM_set1_ip_asc) && MEDIANEST_RESOLVE(SSL_connect)
              && MEDIANEST_RESOLVE(SSL_read) && MEDIANEST_RESOLVE(SSL_write)
-             && MEDIANEST_RESOLVE(SSL_pending) && MEDIANEST_RESOLVE(SSL_get_error)
+             && MEDIANEST_RESOLVE(SSL_get_error)
              && MEDIANEST_RESOLVE(SSL_shutdown) && MEDIANEST_RESOLVE(SSL_get_verify_result)
              && MEDIANEST_RESOLVE(X509_verify_cert_error_string)
              && MEDIANEST_RESOLVE(ERR_get_error) && MEDIANEST_RESOLVE(ERR_error_string_n)
@@ -167,8 +166,6 @@ public:
     error = last_openssl_error(api_, "SSL SYSCALL error");
     return -1;
   }
-
-  bool has_pending() const override { return api_.SSL_pending(ssl_) > 0; }
 
 private:
   const openssl_api& api_;

@@ -30,8 +30,6 @@ public:
   virtual ssize_t read(char* data, size_t size, std::string& error) = 0;
   /// Bytes written, -1 on error.
   virtual ssize_t write(const char* data, size_t size, std::string& error) = 0;
-  /// Decrypted bytes waiting in the library: a poll() on the socket would not see them.
-  virtual bool has_pending() const = 0;
 };
 
 /// Performs the handshake on `fd` (blocking; the caller's deadline bounds it through the

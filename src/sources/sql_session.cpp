@@ -6,6 +6,7 @@
 
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/sqlite3/soci-sqlite3.h>
+#include <spdlog/spdlog.h>
 
 namespace medianest::sources {
 
@@ -90,6 +91,12 @@ void enable_wal(soci::session& session, std::chrono::milliseconds busy_timeout) 
   }
 }
 
+/// The server's WARNINGs into the daemon's log (one line, JSON-safe in --log-format json),
+/// instead of raw text on stderr.
+void log_server_notice(void*, const char* message) {
+  spdlog::warn("PostgreSQL: {}", one_line(message));
+}
+
 } // namespace
 
 sql_session::sql_session(database_target target, std::chrono::milliseconds slow_threshold)
@@ -111,8 +118,10 @@ bool sql_session::open(std::string& error) {
     } else {
       // SOCI's backend, linked statically over our own libpq functions (src/pq/client.cpp).
       session_.open(*soci::factory_postgresql(), target_.connect);
-      // The server's NOTICEs ("relation ... already exists, skipping" from every
-      // CREATE TABLE IF NOT EXISTS) would go to stderr, past our logger, as libpq's do.
+      auto* backend = static_cast<soci::postgresql_session_backend*>(session_.get_backend());
+      PQsetNoticeProcessor(backend->conn_, log_server_notice, nullptr);
+      // NOTICEs ("relation ... already exists, skipping" from every CREATE TABLE IF NOT
+      // EXISTS) are not worth a log line.
       session_ << "SET client_min_messages TO WARNING";
     }
     open_ = true;

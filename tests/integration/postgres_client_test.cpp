@@ -20,6 +20,8 @@
 #include <thread>
 
 #include "app/config.hpp"
+#include "sources/sql_session.hpp"
+#include "support/captured_log.hpp"
 #include "support/daemon_process.hpp"
 #include "support/http_client.hpp"
 
@@ -247,4 +249,35 @@ TEST_CASE("pq client: the daemon stores history over SCRAM inside verified TLS, 
                          &status);
   CHECK(status != 0);
   CHECK_THAT(out, Catch::Contains("invalid connection option \"sslmdoe\""));
+}
+
+TEST_CASE("pq client: the server's warnings reach the daemon's log as one line each") {
+  {
+    soci::session s(*soci::factory_postgresql(), tcp("user=postgres"));
+    auto* backend = static_cast<soci::postgresql_session_backend*>(s.get_backend());
+    std::vector<std::string> notices;
+    PQsetNoticeProcessor(
+      backend->conn_,
+      [](void* into, const char* message) { static_cast<std::vector<std::string>*>(into)->push_back(message); },
+      &notices);
+    s << "DO $$BEGIN RAISE WARNING 'first %', 1; RAISE NOTICE 'second'; END$$";
+    REQUIRE(notices.size() == 2);
+    CHECK(notices[0] == "WARNING:  first 1\n");
+    CHECK(notices[1] == "NOTICE:  second\n");
+  }
+  // The daemon's sessions: NOTICEs are not asked for, WARNINGs are logged through spdlog.
+  captured_log log;
+  medianest::sources::sql_session db{
+    medianest::database_target{medianest::database_target::kind::postgresql, tcp("user=postgres")},
+    std::chrono::seconds{10}};
+  std::string error;
+  REQUIRE(db.open(error));
+  REQUIRE(db.execute("DO $$BEGIN RAISE NOTICE 'quiet'; RAISE WARNING 'loud\nline'; END$$", error));
+  bool found = false;
+  for (const auto& line : log.lines()) {
+    INFO(line);
+    CHECK(line.find("quiet") == std::string::npos);
+    found = found || line.rfind("warning PostgreSQL: WARNING:  loud line", 0) == 0;
+  }
+  CHECK(found);
 }

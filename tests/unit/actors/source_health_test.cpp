@@ -4,40 +4,17 @@
 #include <string>
 #include <vector>
 
-#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "actors/source_health.hpp"
+#include "support/captured_log.hpp"
 
 using medianest::source_health;
+using medianest::test::captured_log;
 using namespace std::chrono_literals;
 
 namespace {
 
-/// Routes the default logger into a ring buffer for the lifetime of the object.
-class captured_log {
-public:
-  captured_log()
-    : previous_(spdlog::default_logger()),
-      sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64)) {
-    auto logger = std::make_shared<spdlog::logger>("captured", sink_);
-    logger->set_level(spdlog::level::trace);
-    logger->set_pattern("%l %v");
-    spdlog::set_default_logger(std::move(logger));
-  }
-
-  ~captured_log() {
-    spdlog::set_default_logger(previous_);
-  }
-
-  std::vector<std::string> lines() const {
-    return sink_->last_formatted();
-  }
-
-private:
-  std::shared_ptr<spdlog::logger> previous_;
-  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
-};
 
 bool contains(const std::string& line, const std::string& part) {
   return line.find(part) != std::string::npos;

@@ -115,6 +115,15 @@ TEST_CASE("database URLs") {
   REQUIRE(pg);
   CHECK(pg->backend == database_target::kind::postgresql);
   CHECK(pg->connect == "user='u' host='h' port='1' dbname='db'");
+  auto keywords = parse_database_url("host=h dbname=db sslmode=verify-full", err);
+  REQUIRE(keywords);
+  CHECK(keywords->connect == "host=h dbname=db sslmode=verify-full");
+  // Refused at start, with the client's reason, rather than at the first connection.
+  CHECK_FALSE(parse_database_url("postgresql://u@h/db?sslmdoe=require", err));
+  CHECK_THAT(err, Catch::Contains("invalid connection option \"sslmdoe\""));
+  CHECK_FALSE(parse_database_url("host=h dbname=db sslmode=sometimes", err));
+  CHECK_THAT(err, Catch::Contains("invalid sslmode value"));
+  CHECK_FALSE(parse_database_url("postgresql://u@h/db%zz", err));
 }
 
 TEST_CASE("postgresql URLs become libpq keyword strings") {

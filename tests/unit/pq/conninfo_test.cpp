@@ -102,6 +102,13 @@ TEST_CASE("defaults come from PG* variables first, then libpq's built-in values"
   connection_options none;
   apply_defaults(none, fake_env({}), "osuser", "/h");
   CHECK(none.get("host") == "/var/run/postgresql");
+
+  // A value from the environment is checked like one from the string.
+  connection_options from_env;
+  apply_defaults(from_env, fake_env({{"PGSSLMODE", "sometimes"}}), "osuser", "/h");
+  std::string error;
+  CHECK_FALSE(check_options(from_env, error));
+  CHECK_THAT(error, Catch::Contains("invalid sslmode value"));
 }
 
 TEST_CASE("host, hostaddr and port lists pair up into endpoints") {
