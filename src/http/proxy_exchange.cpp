@@ -432,10 +432,10 @@ void proxy_exchange::read_response_header() {
 
 void proxy_exchange::continue_response_header() {
   auto& buffer = upstream_->buffer;
-  auto header_done = [this] { return response_->is_header_done(); };
+  auto header_done = [this] { return response_->header_complete(); };
   if (auto ec = parse_buffered(*response_, buffer, header_done))
     return on_response_header(ec);
-  if (response_->is_header_done())
+  if (response_->header_complete())
     return on_response_header({});
   // Read and parsed here rather than by http::async_read_header, whose composed operations
   // cost more than the read on this path.

@@ -24,6 +24,12 @@ public:
   upstream_response_parser(std::string& head, bool rate_headers_replaced,
                            bool cache_header_replaced);
 
+  /// Whether the head is complete and final: its Connection-listed fields removed. Use this,
+  /// not Beast's is_header_done(), which turns true also when the header ends in an error
+  /// (a Content-Length over body_limit) before on_header_impl ran: the head then still holds
+  /// the fields the Connection header named (found by the upstream_response fuzzer).
+  bool header_complete() const noexcept { return header_done_; }
+
   /// The status line and the fields, each ending in CRLF, without the blank line.
   std::string_view head() const { return head_; }
   unsigned status() const { return status_; }

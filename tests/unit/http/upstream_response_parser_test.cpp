@@ -114,6 +114,23 @@ TEST_CASE("fields named by the upstream's Connection header are dropped, values 
   CHECK(p.cache_control() == "private");
   CHECK(p.sets_cookie());
   CHECK_FALSE(p.keep_alive());
+  CHECK(p.header_complete());
+}
+
+TEST_CASE("a header that ends in an error is never complete, though Beast counts it done") {
+  // Beast checks Content-Length against body_limit after the last field and before
+  // on_header_impl: the head still holds the field the Connection header named.
+  std::string head;
+  upstream_response_parser p{head, false, false};
+  p.body_limit(100);
+  std::string_view wire = "HTTP/1.1 200 OK\r\n"
+                          "X-Secret: 1\r\n"
+                          "Connection: X-Secret\r\n"
+                          "Content-Length: 1000\r\n"
+                          "\r\n";
+  CHECK(feed(p, wire) == bhttp::error::body_limit);
+  CHECK(p.is_header_done());
+  CHECK_FALSE(p.header_complete());
 }
 
 TEST_CASE("a status line without a reason gets the standard one; the first value counts") {
