@@ -469,18 +469,26 @@ PGresult* finish_exec(pg_conn& c) {
 
 // -- connecting -----------------------------------------------------------------------------
 
-std::string os_user_name() {
-  if (auto* pw = getpwuid(geteuid()); pw && pw->pw_name)
-    return pw->pw_name;
-  return {};
+/// The effective user's passwd entry, with getpwuid_r: getpwuid's static buffer is shared by
+/// every thread, and the daemon's database actors connect concurrently (ThreadSanitizer saw it).
+struct passwd_entry {
+  std::string name;
+  std::string home;
+};
+
+passwd_entry effective_user() {
+  passwd entry{};
+  passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (getpwuid_r(geteuid(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found)
+    return {};
+  return {found->pw_name ? found->pw_name : "", found->pw_dir ? found->pw_dir : ""};
 }
 
-std::string home_directory() {
+std::string home_directory(const passwd_entry& user) {
   if (const char* home = std::getenv("HOME"); home && *home)
     return home;
-  if (auto* pw = getpwuid(geteuid()); pw && pw->pw_dir)
-    return pw->pw_dir;
-  return {};
+  return user.home;
 }
 
 std::optional<std::string> environment_value(const char* name) {
@@ -914,7 +922,8 @@ PGconn* PQconnectdb(const char* conninfo) {
     c->error = error + "\n";
     return c;
   }
-  medianest::pq::apply_defaults(options, environment_value, os_user_name(), home_directory());
+  auto user = effective_user();
+  medianest::pq::apply_defaults(options, environment_value, user.name, home_directory(user));
   if (!medianest::pq::check_options(options, error)) { // a bad PGSSLMODE, say
     c->error = error + "\n";
     return c;
