@@ -8,8 +8,8 @@
 // statically against these functions instead; their signatures come from libpq-fe.h itself.
 //
 // Like libpq, every call blocks; the daemon makes them only from its detached database actors.
-// Not implemented, and refused with an error rather than imitated: COPY, large objects,
-// single-row mode, GSSAPI and SSPI authentication, channel binding.
+// Not implemented, and refused with an error rather than imitated: COPY and large objects (the
+// daemon uses neither), GSSAPI and SSPI authentication, channel binding.
 
 #include <libpq-fe.h>
 
@@ -81,6 +81,8 @@ struct pg_conn {
   bool busy = false;             ///< a command was sent and its ReadyForQuery not yet read
   bool awaiting_prepare = false; ///< the command is a Parse alone: ParseComplete is its result
   bool attempt_used_tls = false; ///< whether the last connection attempt got as far as TLS
+  bool results_started = false;  ///< PQgetResult was called for the current command
+  bool single_row = false;       ///< PQsetSingleRowMode: each row is a result of its own
   std::unique_ptr<pg_result> building;
   std::vector<std::pair<std::string, std::string>> parameters;
   int server_version = 0;
@@ -323,12 +325,23 @@ std::unique_ptr<pg_result> next_result(pg_conn& c) {
           return error_result(c.error);
         }
         break;
-      case 'D':
-        if (!c.building || !read_data_row(*c.building, msg.body)) {
+      case 'D': {
+        // In single-row mode each row is a PGRES_SINGLE_TUPLE result, and the TUPLES_OK result
+        // at CommandComplete has the columns and no row.
+        std::unique_ptr<pg_result> row;
+        if (c.single_row && c.building) {
+          row = make_result(PGRES_SINGLE_TUPLE);
+          row->columns = c.building->columns;
+        }
+        auto& into = row ? *row : *c.building;
+        if (!c.building || !read_data_row(into, msg.body)) {
           fail_connection(c, "unexpected or invalid DataRow message from server\n");
           return error_result(c.error);
         }
+        if (row)
+          return row;
         break;
+      }
       case 'C':
       case 's': {
         auto r = c.building ? std::move(c.building) : make_result(PGRES_COMMAND_OK);
@@ -368,6 +381,7 @@ std::unique_ptr<pg_result> next_result(pg_conn& c) {
         break;
       case 'Z':
         c.busy = false;
+        c.single_row = false;
         c.building.reset();
         return nullptr;
       case 'G':
@@ -406,6 +420,8 @@ bool send_command(pg_conn& c) {
   if (!flush(c))
     return false;
   c.busy = true;
+  c.results_started = false;
+  c.single_row = false;
   return true;
 }
 
@@ -1004,14 +1020,17 @@ int PQsendQueryPrepared(PGconn* c, const char* name, int n_params, const char* c
 }
 
 int PQsetSingleRowMode(PGconn* c) {
-  // Not implemented: SOCI asks for it only when the connection string says "singlerow", and
-  // libpq too answers 0 when it cannot.
-  return 0;
+  // As libpq: only right after a query was sent, before its first result was asked for.
+  if (!c || !c->busy || c->results_started || c->awaiting_prepare)
+    return 0;
+  c->single_row = true;
+  return 1;
 }
 
 PGresult* PQgetResult(PGconn* c) {
   if (!c)
     return nullptr;
+  c->results_started = true;
   return next_result(*c).release();
 }
 

@@ -281,3 +281,34 @@ TEST_CASE("pq client: the server's warnings reach the daemon's log as one line e
   }
   CHECK(found);
 }
+
+TEST_CASE("pq client: single-row mode returns each row as a result of its own, then the end") {
+  PGconn* c = PQconnectdb(tcp("user=postgres").c_str());
+  REQUIRE(PQstatus(c) == CONNECTION_OK);
+  CHECK(PQsetSingleRowMode(c) == 0); // nothing sent yet
+  REQUIRE(PQsendQuery(c, "SELECT g, 'row ' || g FROM generate_series(1, 3) g"));
+  REQUIRE(PQsetSingleRowMode(c) == 1);
+  std::vector<std::string> rows;
+  PGresult* r = nullptr;
+  while ((r = PQgetResult(c)) != nullptr) {
+    if (PQresultStatus(r) == PGRES_SINGLE_TUPLE) {
+      CHECK(PQntuples(r) == 1);
+      CHECK(PQnfields(r) == 2);
+      rows.emplace_back(PQgetvalue(r, 0, 1));
+    } else {
+      CHECK(PQresultStatus(r) == PGRES_TUPLES_OK);
+      CHECK(PQntuples(r) == 0);
+      CHECK(PQnfields(r) == 2);
+      rows.emplace_back("end");
+    }
+    CHECK(PQsetSingleRowMode(c) == 0); // too late once results are being read
+    PQclear(r);
+  }
+  CHECK(rows == std::vector<std::string>{"row 1", "row 2", "row 3", "end"});
+  // The next command is back in the usual mode: one result with every row.
+  PGresult* all = PQexec(c, "SELECT * FROM generate_series(1, 3)");
+  CHECK(PQresultStatus(all) == PGRES_TUPLES_OK);
+  CHECK(PQntuples(all) == 3);
+  PQclear(all);
+  PQfinish(c);
+}
