@@ -12,9 +12,6 @@ namespace medianest::http {
 
 namespace {
 
-constexpr std::string_view b64url_alphabet =
-  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 /// Tokens larger than this are refused before any parsing.
 constexpr size_t max_token_size = 8192;
 
@@ -60,54 +57,6 @@ std::optional<int64_t> numeric_claim(const boost::json::object& payload, std::st
 }
 
 } // namespace
-
-std::string base64url_encode(std::string_view data) {
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  size_t i = 0;
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(data[k]); };
-  for (; i + 2 < data.size(); i += 3) {
-    uint32_t n = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
-    out += b64url_alphabet[(n >> 18) & 63];
-    out += b64url_alphabet[(n >> 12) & 63];
-    out += b64url_alphabet[(n >> 6) & 63];
-    out += b64url_alphabet[n & 63];
-  }
-  if (auto rest = data.size() - i; rest == 1) {
-    uint32_t n = byte(i) << 16;
-    out += b64url_alphabet[(n >> 18) & 63];
-    out += b64url_alphabet[(n >> 12) & 63];
-  } else if (rest == 2) {
-    uint32_t n = (byte(i) << 16) | (byte(i + 1) << 8);
-    out += b64url_alphabet[(n >> 18) & 63];
-    out += b64url_alphabet[(n >> 12) & 63];
-    out += b64url_alphabet[(n >> 6) & 63];
-  }
-  return out;
-}
-
-bool base64url_decode(std::string_view in, std::string& out) {
-  out.clear();
-  if (in.size() % 4 == 1)
-    return false;
-  out.reserve(in.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    auto pos = b64url_alphabet.find(c);
-    if (pos == std::string_view::npos)
-      return false;
-    acc = (acc << 6) | static_cast<uint32_t>(pos);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  // Only the canonical encoding is accepted: leftover bits must be zero, otherwise several
-  // spellings of one signature would verify.
-  return (acc & ((1u << bits) - 1)) == 0;
-}
 
 namespace {
 

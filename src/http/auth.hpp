@@ -6,6 +6,7 @@
 
 #include <caf/expected.hpp>
 
+#include "model/base64.hpp"
 #include "http/types.hpp"
 
 namespace medianest::http {
@@ -44,9 +45,8 @@ std::string_view bearer_token(std::string_view authorization) noexcept;
 caf::expected<claims> authorize(const jwt_verifier& verifier, std::string_view token,
                                 access level, int64_t now);
 
-/// Base64url without padding (RFC 7515 §2).
-std::string base64url_encode(std::string_view data);
-/// Decodes base64url without padding; false on any character outside the alphabet.
-bool base64url_decode(std::string_view in, std::string& out);
+// Base64url (RFC 7515 §2) lives in model/base64.hpp.
+using medianest::base64url_decode;
+using medianest::base64url_encode;
 
 } // namespace medianest::http

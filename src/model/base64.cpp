@@ -6,12 +6,12 @@ namespace medianest {
 
 namespace {
 
-constexpr std::string_view alphabet =
+constexpr std::string_view standard_alphabet =
   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr std::string_view url_alphabet =
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-} // namespace
-
-std::string base64_encode(std::string_view in) {
+std::string encode(std::string_view in, std::string_view alphabet, bool pad) {
   std::string out;
   out.reserve((in.size() + 2) / 3 * 4);
   auto byte = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(in[k])); };
@@ -25,24 +25,24 @@ std::string base64_encode(std::string_view in) {
     uint32_t v = byte(i) << 16 | (rest == 2 ? byte(i + 1) << 8 : 0);
     out += alphabet[(v >> 18) & 63];
     out += alphabet[(v >> 12) & 63];
-    out += rest == 2 ? alphabet[(v >> 6) & 63] : '=';
-    out += '=';
+    if (rest == 2)
+      out += alphabet[(v >> 6) & 63];
+    if (pad)
+      out.append(rest == 2 ? "=" : "==");
   }
   return out;
 }
 
-bool base64_decode(std::string_view in, std::string& out) {
+/// Decodes unpadded text; false on a character outside the alphabet or, when `canonical`,
+/// leftover bits that are not zero (several spellings of the same bytes).
+bool decode(std::string_view in, std::string_view alphabet, bool canonical, std::string& out) {
   out.clear();
-  if (in.size() % 4 != 0)
+  if (in.size() % 4 == 1)
     return false;
-  size_t padding = 0;
-  while (padding < 2 && padding < in.size() && in[in.size() - 1 - padding] == '=')
-    ++padding;
-  auto body = in.substr(0, in.size() - padding);
-  out.reserve(body.size() * 3 / 4);
+  out.reserve(in.size() * 3 / 4);
   uint32_t acc = 0;
   int bits = 0;
-  for (char c : body) {
+  for (char c : in) {
     auto pos = alphabet.find(c);
     if (pos == std::string_view::npos)
       return false;
@@ -53,7 +53,32 @@ bool base64_decode(std::string_view in, std::string& out) {
       out += static_cast<char>((acc >> bits) & 0xFF);
     }
   }
-  return true;
+  return !canonical || (acc & ((1u << bits) - 1)) == 0;
+}
+
+} // namespace
+
+std::string base64_encode(std::string_view data) {
+  return encode(data, standard_alphabet, true);
+}
+
+bool base64_decode(std::string_view in, std::string& out) {
+  out.clear();
+  if (in.size() % 4 != 0)
+    return false;
+  size_t padding = 0;
+  while (padding < 2 && padding < in.size() && in[in.size() - 1 - padding] == '=')
+    ++padding;
+  return decode(in.substr(0, in.size() - padding), standard_alphabet, false, out);
+}
+
+std::string base64url_encode(std::string_view data) {
+  return encode(data, url_alphabet, false);
+}
+
+bool base64url_decode(std::string_view in, std::string& out) {
+  // Only the canonical encoding: otherwise several spellings of one JWT signature would verify.
+  return decode(in, url_alphabet, true, out);
 }
 
 } // namespace medianest

@@ -11,6 +11,17 @@
 namespace medianest {
 
 /// `s` without the optional whitespace (spaces and tabs, RFC 9110 5.6.3) at either end.
+/// The value of one hexadecimal digit, -1 for any other character.
+inline int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
 inline std::string_view trim_ows(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
     s.remove_prefix(1);

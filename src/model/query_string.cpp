@@ -1,4 +1,5 @@
 #include "model/query_string.hpp"
+#include "model/http_text.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -7,15 +8,6 @@ namespace medianest {
 
 namespace {
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 bool decode(std::string_view in, std::string& out) {
   out.clear();

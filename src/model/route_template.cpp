@@ -1,4 +1,5 @@
 #include "model/route_template.hpp"
+#include "model/http_text.hpp"
 
 #include <algorithm>
 #include <array>
@@ -35,15 +36,6 @@ private:
   std::string_view rest_;
 };
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 /// Character classes, as bits so that one pass can AND ("every character is") and OR ("some
 /// character is") them together.

@@ -1,4 +1,5 @@
 #include "pq/conninfo.hpp"
+#include "model/http_text.hpp"
 
 #include <algorithm>
 #include <array>
@@ -37,15 +38,6 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 bool percent_decode(std::string_view in, std::string& out, std::string& error) {
   out.clear();
