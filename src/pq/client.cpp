@@ -328,13 +328,16 @@ std::unique_ptr<pg_result> next_result(pg_conn& c) {
       case 'D': {
         // In single-row mode each row is a PGRES_SINGLE_TUPLE result, and the TUPLES_OK result
         // at CommandComplete has the columns and no row.
+        if (!c.building) {
+          fail_connection(c, "unexpected DataRow message from server\n");
+          return error_result(c.error);
+        }
         std::unique_ptr<pg_result> row;
-        if (c.single_row && c.building) {
+        if (c.single_row) {
           row = make_result(PGRES_SINGLE_TUPLE);
           row->columns = c.building->columns;
         }
-        auto& into = row ? *row : *c.building;
-        if (!c.building || !read_data_row(into, msg.body)) {
+        if (!read_data_row(row ? *row : *c.building, msg.body)) {
           fail_connection(c, "unexpected or invalid DataRow message from server\n");
           return error_result(c.error);
         }
